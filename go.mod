@@ -2,9 +2,10 @@ module github.com/secmetrics/secmetrics
 
 go 1.26.8
 
+require github.com/ClickHouse/clickhouse-go/v2 v2.50.0
+
 require (
 	github.com/ClickHouse/ch-go v0.74.0 // indirect
-	github.com/ClickHouse/clickhouse-go/v2 v2.50.0 // indirect
 	github.com/andybalholm/brotli v1.2.6 // indirect
 	github.com/andygrunwald/go-jira v1.17.0 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
