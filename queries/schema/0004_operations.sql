@@ -10,8 +10,9 @@ CREATE TABLE IF NOT EXISTS {{table "raw_payloads"}} {{on_cluster}} (
     sha256 String,
     encoding String,
     content String,
-    fetched_at DateTime('UTC')
-) ENGINE = {{engine "raw_payloads" "ReplacingMergeTree" "fetched_at"}}
+    fetched_at DateTime('UTC'),
+    version UInt64
+) ENGINE = {{engine "raw_payloads" "ReplacingMergeTree" "version"}}
 PARTITION BY toYYYYMM(fetched_at)
 ORDER BY (source, payload_kind, payload_key, part);
 {{distributed "raw_payloads" "cityHash64(payload_key)"}}
