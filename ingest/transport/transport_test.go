@@ -84,7 +84,7 @@ func TestRetries(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		steps     []step
-		tr        Transport
+		tr        func(*Transport) // adjusts the defaults
 		wantWaits []time.Duration
 		wantCode  int
 		wantHits  int32
@@ -126,19 +126,19 @@ func TestRetries(t *testing.T) {
 	}, {
 		name:      "back-off capped by MaxDelay",
 		steps:     []step{{500, nil}, {500, nil}, {500, nil}, {500, nil}},
-		tr:        Transport{MaxAttempts: 5, BaseDelay: time.Second, MaxDelay: 3 * time.Second},
+		tr:        func(t *Transport) { t.MaxAttempts = 5; t.BaseDelay = time.Second; t.MaxDelay = 3 * time.Second },
 		wantWaits: []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 1500 * time.Millisecond},
 		wantCode:  200, wantHits: 5,
 	}, {
 		name:      "503 storm exceeds attempts: last response returned",
 		steps:     []step{{503, nil}, {503, nil}, {503, nil}, {503, nil}, {503, nil}, {503, nil}},
-		tr:        Transport{MaxAttempts: 3},
+		tr:        func(t *Transport) { t.MaxAttempts = 3 },
 		wantWaits: []time.Duration{250 * time.Millisecond, 500 * time.Millisecond},
 		wantCode:  503, wantHits: 3,
 	}, {
 		name:      "Retry-After beyond MaxRetryAfter is not waited for",
 		steps:     []step{{429, map[string]string{"Retry-After": "3600"}}},
-		tr:        Transport{MaxRetryAfter: time.Minute},
+		tr:        func(t *Transport) { t.MaxRetryAfter = time.Minute },
 		wantWaits: nil,
 		wantCode:  429, wantHits: 1,
 	}, {
@@ -169,17 +169,17 @@ func TestRetries(t *testing.T) {
 	}, {
 		name:     "MaxAttempts 1 disables retries",
 		steps:    []step{{503, map[string]string{"Retry-After": "1"}}},
-		tr:       Transport{MaxAttempts: 1},
+		tr:       func(t *Transport) { t.MaxAttempts = 1 },
 		wantCode: 503, wantHits: 1,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, hits := scripted(t, tc.steps...)
 			var s sleeper
-			tr := tc.tr
-			tr.Sleep = s.sleep
-			tr.Rand = half
-			tr.Now = func() time.Time { return now }
-			resp, err := get(t, &tr, srv.URL+"/x")
+			tr := &Transport{Sleep: s.sleep, Rand: half, Now: func() time.Time { return now }}
+			if tc.tr != nil {
+				tc.tr(tr)
+			}
+			resp, err := get(t, tr, srv.URL+"/x")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -522,8 +522,8 @@ func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:pw@api.github.com/orgs/o/dependabot/alerts?per_page=100&after=Y3Vy#frag": "https://api.github.com/orgs/o/dependabot/alerts?after=Y3Vy&per_page=100",
 		"https://splunk.example.com:8089/services/search?output_mode=json&token=abc":           "https://splunk.example.com:8089/services/search?output_mode=REDACTED&token=REDACTED",
-		"https://x.example.com/p?%zz":                                                           "https://x.example.com/p?REDACTED",
-		"https://x.example.com/p":                                                               "https://x.example.com/p",
+		"https://x.example.com/p?%zz": "https://x.example.com/p?REDACTED",
+		"https://x.example.com/p":     "https://x.example.com/p",
 	} {
 		u, err := url.Parse(in)
 		if err != nil {
