@@ -157,6 +157,9 @@ type Finding struct {
 	Suppression  string
 	StatusReason string    // the source's own words (justification, comment)
 	StatusUntil  time.Time // expiry of a risk acceptance, zero if none
+	// StatusAt is when the source recorded the suppression (GitHub's
+	// dismissed_at), for sources with their own lifecycle; zero otherwise.
+	StatusAt time.Time
 	// Status is set by the store from Suppression.
 	Status Status
 

@@ -1,7 +1,11 @@
 -- Findings, current state: one row per finding (latest version wins). Used
--- by drill-down lists and by ingest to know what is open in a scan scope.
--- KPIs never read it for past state: they use finding_events.
+-- by drill-down lists and by ingest to know what is open in a scan scope,
+-- hence sorted by (asset, scanner): loading a scope is a range read. KPIs
+-- never read it for past state: they use finding_events.
 -- Times with no value (fixed_at of an open finding) are 1970-01-01 00:00:00.
+-- status_actor is "report" when the status came from a report suppression,
+-- otherwise who set it (an API token name): a report never clears a status
+-- a person set.
 CREATE TABLE IF NOT EXISTS {{table "findings"}} {{on_cluster}} (
     finding_id UUID,
     version UInt64,
@@ -31,6 +35,7 @@ CREATE TABLE IF NOT EXISTS {{table "findings"}} {{on_cluster}} (
     status Enum8('none' = 0, 'false_positive' = 1, 'risk_accepted' = 2, 'duplicate' = 3),
     status_reason String,
     status_until DateTime('UTC'),
+    status_actor String,
     first_seen DateTime('UTC'),
     last_seen DateTime('UTC'),
     fixed_at DateTime('UTC'),
@@ -38,8 +43,8 @@ CREATE TABLE IF NOT EXISTS {{table "findings"}} {{on_cluster}} (
     url String,
     updated_at DateTime('UTC')
 ) ENGINE = {{engine "findings" "ReplacingMergeTree" "version"}}
-ORDER BY finding_id;
-{{distributed "findings" "cityHash64(finding_id)"}}
+ORDER BY (asset, scanner, finding_id);
+{{distributed "findings" "cityHash64(asset)"}}
 
 -- The finding event log, append-only: every lifecycle change (detected,
 -- fixed, reopened) and every severity or status change, with the severity
