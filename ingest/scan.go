@@ -154,9 +154,9 @@ func (s *Store) IngestScan(ctx context.Context, in ScanInput) (Summary, error) {
 
 type scanMeta struct {
 	name, format, asset, scanner, version, branch, commit, sha string
-	kinds                                                     []Kind
-	time                                                      time.Time
-	tracked                                                   bool
+	kinds                                                      []Kind
+	time                                                       time.Time
+	tracked                                                    bool
 }
 
 func (s *Store) resolveScan(in ScanInput, scan Scan, h hash.Hash) (scanMeta, error) {
@@ -471,7 +471,6 @@ func (s *Store) applyAsset(ctx context.Context, m scanMeta, asset string, sp *sp
 	if err := s.saveScanRun(ctx, m, asset, scanID, sum.Late, sum); err != nil {
 		return sum, err
 	}
-	_ = now
 	return sum, nil
 }
 
@@ -552,15 +551,15 @@ func (e event) with(t EventType) event { e.typ = t; return e }
 
 // findingRow is one row of findings.
 type findingRow struct {
-	f                         Finding
-	id, scan                  uuid.UUID
-	asset, scanner, source    string
-	state                     string
-	firstSeen, lastSeen       time.Time
-	fixedAt                   time.Time
-	statusActor               string
-	keepReason                bool
-	branches                  []string
+	f                      Finding
+	id, scan               uuid.UUID
+	asset, scanner, source string
+	state                  string
+	firstSeen, lastSeen    time.Time
+	fixedAt                time.Time
+	statusActor            string
+	keepReason             bool
+	branches               []string
 }
 
 // keep returns the row with the earlier first_seen at and the stored
