@@ -30,8 +30,8 @@
 // dismissed_reason in snake_case ("github:tolerable_risk",
 // "github:false_positive", "github:won't_fix"; "github:dismissed" when GitHub
 // gives no reason), and an auto-dismissed Dependabot alert
-// "github:auto_dismissed". StatusReason then holds the dismissal time and
-// the dismisser's comment: "dismissed at 2024-05-01T10:00:00Z: comment".
+// "github:auto_dismissed"; Finding.StatusAt is then dismissed_at (or
+// auto_dismissed_at) and StatusReason the dismisser's comment.
 //
 // # Errors
 //
@@ -132,8 +132,7 @@ func (a *lifecycle) apply(f *ingest.Finding, format, path, fallbackAsset string,
 			return bad("fixed_at", "%v", err)
 		}
 	case "dismissed":
-		at, err := parseTime(a.DismissedAt)
-		if err != nil {
+		if f.StatusAt, err = parseTime(a.DismissedAt); err != nil {
 			return bad("dismissed_at", "%v", err)
 		}
 		reason := snake(a.DismissedReason)
@@ -141,14 +140,12 @@ func (a *lifecycle) apply(f *ingest.Finding, format, path, fallbackAsset string,
 			reason = "dismissed"
 		}
 		f.Suppression = "github:" + reason
-		f.StatusReason = describe("dismissed", at, a.DismissedComment)
+		f.StatusReason = strings.TrimSpace(a.DismissedComment)
 	case "auto_dismissed":
-		at, err := parseTime(a.AutoDismissedAt)
-		if err != nil {
+		if f.StatusAt, err = parseTime(a.AutoDismissedAt); err != nil {
 			return bad("auto_dismissed_at", "%v", err)
 		}
 		f.Suppression = "github:auto_dismissed"
-		f.StatusReason = describe("auto-dismissed", at, "")
 	}
 	return nil
 }
@@ -158,19 +155,6 @@ func (a *lifecycle) apply(f *ingest.Finding, format, path, fallbackAsset string,
 func snake(reason string) string {
 	r := strings.ToLower(strings.TrimSpace(reason))
 	return strings.Join(strings.FieldsFunc(r, func(c rune) bool { return c == ' ' || c == '-' || c == '_' }), "_")
-}
-
-// describe renders StatusReason: what happened, when, and the comment.
-func describe(what string, at time.Time, comment string) string {
-	comment = strings.TrimSpace(comment)
-	if at.IsZero() {
-		return comment
-	}
-	s := what + " at " + at.UTC().Format(time.RFC3339)
-	if comment != "" {
-		s += ": " + comment
-	}
-	return s
 }
 
 // parseTime parses a GitHub timestamp (RFC 3339); "" is the zero time.

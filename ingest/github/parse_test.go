@@ -222,7 +222,8 @@ func TestDependabotLifecycle(t *testing.T) {
 		},
 		want: func(f *ingest.Finding) {
 			f.Suppression = "github:tolerable_risk"
-			f.StatusReason = "dismissed at 2026-06-11T09:30:00Z: dev-only dependency"
+			f.StatusAt = date("2026-06-11T09:30:00Z")
+			f.StatusReason = "dev-only dependency"
 		},
 	}, {
 		name: "dismissed not_used without comment",
@@ -233,7 +234,7 @@ func TestDependabotLifecycle(t *testing.T) {
 		},
 		want: func(f *ingest.Finding) {
 			f.Suppression = "github:not_used"
-			f.StatusReason = "dismissed at 2026-06-11T09:30:00Z"
+			f.StatusAt = date("2026-06-11T09:30:00Z")
 		},
 	}, {
 		name: "dismissed without a reason",
@@ -244,7 +245,7 @@ func TestDependabotLifecycle(t *testing.T) {
 		edit: func(a map[string]any) { a["state"] = "auto_dismissed"; a["auto_dismissed_at"] = "2026-06-10T18:00:00Z" },
 		want: func(f *ingest.Finding) {
 			f.Suppression = "github:auto_dismissed"
-			f.StatusReason = "auto-dismissed at 2026-06-10T18:00:00Z"
+			f.StatusAt = date("2026-06-10T18:00:00Z")
 		},
 	}, {
 		name: "organization export: repository object",
@@ -345,15 +346,17 @@ func TestCodeScanning(t *testing.T) {
 		f("42", "go/sql-injection", "Database query built from user-controlled sources", ingest.High, "high", "internal/store/orders.go", 118, "2025-03-04T09:12:44Z", nil),
 		f("37", "go/path-injection", "Uncontrolled data used in path expression", ingest.High, "high", "cmd/server/files.go", 57, "2025-01-20T14:00:03Z", func(x *ingest.Finding) {
 			x.Suppression = "github:false_positive"
-			x.StatusReason = "dismissed at 2025-02-11T08:30:00Z: Input is validated by the router's regexp."
+			x.StatusAt = date("2025-02-11T08:30:00Z")
+			x.StatusReason = "Input is validated by the router's regexp."
 		}),
 		f("31", "go/weak-crypto-algorithm", "Use of a weak cryptographic algorithm", ingest.Medium, "medium", "internal/legacy/etag.go", 21, "2024-11-02T10:00:00Z", func(x *ingest.Finding) {
 			x.Suppression = "github:won't_fix"
-			x.StatusReason = "dismissed at 2024-12-01T16:45:10Z"
+			x.StatusAt = date("2024-12-01T16:45:10Z")
 		}),
 		f("29", "go/hardcoded-credentials", "Hard-coded credentials", ingest.Critical, "critical", "internal/store/store_test.go", 14, "2024-10-15T07:31:09Z", func(x *ingest.Finding) {
 			x.Suppression = "github:used_in_tests"
-			x.StatusReason = "dismissed at 2024-10-15T07:40:00Z: Fixture credentials for the integration tests."
+			x.StatusAt = date("2024-10-15T07:40:00Z")
+			x.StatusReason = "Fixture credentials for the integration tests."
 		}),
 		f("12", "go/log-injection", "Log entries created from user input", ingest.Medium, "medium", "cmd/server/main.go", 88, "2024-06-30T22:05:51Z", func(x *ingest.Finding) {
 			x.FixedAt = date("2024-08-09T11:20:33Z")
