@@ -1,6 +1,7 @@
 package sarif
 
 import (
+	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -11,24 +12,28 @@ import (
 )
 
 // pending is what the parser keeps of one result until its run's rules are
-// known: everything a Finding needs from the result itself, and nothing
-// else (no raw JSON, no snippet, no full message).
+// known: everything a Finding needs from the result itself and nothing else
+// (no raw JSON, no snippet, no full message). It is kept small because a
+// log whose results come before its tool is held as one pending per result.
 type pending struct {
-	index     int    // the result's index in run.results, for error paths
-	ruleID    string // ruleId, else rule.id
-	ruleIndex int    // ruleIndex or rule.index; -1 when absent
-	comp      int    // the tool component ruleIndex refers to: 0 driver, i+1 extensions[i]
+	ruleID, file, title, level string
+	key                        string // a fingerprint or line hash (see keyFrom)
+	index                      int    // the result's index in run.results, for error paths
+	ruleIndex                  int    // ruleIndex or rule.index; -1 when absent
+	comp                       int    // the tool component ruleIndex refers to: 0 driver, i+1 extensions[i]
+	line                       int
+	msgHash, snipHash          digest // of the message and snippet, when the key may need them
+	keyFrom                    uint8
+	hasMsg, hasSnip            bool
+	container                  bool   // a Grype message says the package is installed in a container
+	more                       *extra // nil when none of its fields is set
+}
+
+// extra holds the fields of a pending that most results do not have.
+type extra struct {
+	fpName    string // the fingerprints entry used as the key, other than matchBasedId/v1
 	indexPath string // "ruleIndex" or "rule.index", for error paths
-	level     string
 	kind      string // result.kind
-	title     string // the message, shortened; "" for known secret scanners
-	msgHash   string // textHash of the message, when the key may need it
-	snipHash  string // textHash of the snippet, when the key may need it
-	file      string
-	line      int
-	fpName    string // the fingerprints entry used as the key
-	fp        string
-	lineHash  string // partialFingerprints.primaryLocationLineHash
 	commit    string // partialFingerprints.commitSha (Gitleaks)
 	secSev    string // properties["security-severity"] as written
 	sevWord   string // properties["severity"] when it is a severity word
@@ -36,9 +41,37 @@ type pending struct {
 	pkg       string // from a Trivy message ("Package: ...")
 	version   string
 	fixed     string
-	container bool // a Grype message says the package is installed in a container
 	supp      string
 	reason    string
+}
+
+// Where a pending's key comes from.
+const (
+	keyComposite   uint8 = iota
+	keyMatchBased        // fingerprints["matchBasedId/v1"]
+	keyFingerprint       // another fingerprints entry, named by extra.fpName
+	keyLineHash          // partialFingerprints.primaryLocationLineHash
+)
+
+// digest is a short stable digest of a text (see textDigest).
+type digest [8]byte
+
+var noExtra extra
+
+// x returns pd's extra fields for reading.
+func (pd *pending) x() *extra {
+	if pd.more == nil {
+		return &noExtra
+	}
+	return pd.more
+}
+
+// set returns pd's extra fields for writing.
+func (pd *pending) set() *extra {
+	if pd.more == nil {
+		pd.more = &extra{}
+	}
+	return pd.more
 }
 
 // pending checks a decoded result and keeps what a Finding needs. keep is
@@ -46,17 +79,21 @@ type pending struct {
 // kind pass or notApplicable); they are counted in Stats.
 func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending, keep bool, err error) {
 	s := ps.s
-	pd = pending{index: j, ruleID: rj.RuleID, ruleIndex: -1, kind: rj.Kind, level: rj.Level}
+	pd = pending{index: j, ruleID: rj.RuleID, ruleIndex: -1, level: rj.Level}
+	if rj.Kind != "" {
+		pd.set().kind = rj.Kind
+	}
+	indexPath := ""
 	// An index of -1 is SARIF's "absent".
 	if rj.RuleIndex != nil && *rj.RuleIndex != -1 {
-		pd.ruleIndex, pd.indexPath = *rj.RuleIndex, "ruleIndex"
+		pd.ruleIndex, indexPath = *rj.RuleIndex, "ruleIndex"
 	}
 	if rj.Rule != nil {
 		if pd.ruleID == "" {
 			pd.ruleID = rj.Rule.ID
 		}
-		if rj.Rule.Index != nil && *rj.Rule.Index != -1 && pd.indexPath == "" {
-			pd.ruleIndex, pd.indexPath = *rj.Rule.Index, "rule.index"
+		if rj.Rule.Index != nil && *rj.Rule.Index != -1 && indexPath == "" {
+			pd.ruleIndex, indexPath = *rj.Rule.Index, "rule.index"
 			if tc := rj.Rule.ToolComponent; tc != nil && tc.Index != nil && *tc.Index != -1 {
 				if *tc.Index < 0 {
 					return pd, false, s.errorf("rule.toolComponent.index", start, "must not be negative, got %d", *tc.Index)
@@ -66,7 +103,10 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 		}
 	}
 	if pd.ruleIndex < -1 {
-		return pd, false, s.errorf(pd.indexPath, start, "must not be negative, got %d", pd.ruleIndex)
+		return pd, false, s.errorf(indexPath, start, "must not be negative, got %d", pd.ruleIndex)
+	}
+	if indexPath != "" {
+		pd.set().indexPath = indexPath
 	}
 	if pd.ruleID == "" && pd.ruleIndex < 0 {
 		return pd, false, s.errorf("ruleId", start, "missing (no ruleId, rule.id, ruleIndex or rule.index)")
@@ -81,6 +121,7 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 		return pd, false, nil
 	}
 
+	snippet := ""
 	if len(rj.Locations) > 0 {
 		if pl := rj.Locations[0].PhysicalLocation; pl != nil {
 			if pl.ArtifactLocation != nil {
@@ -93,8 +134,8 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 					}
 					pd.line = *rg.StartLine
 				}
-				if rg.Snippet != nil && rg.Snippet.Text != "" {
-					pd.snipHash = "-" // computed below when the key needs it
+				if rg.Snippet != nil {
+					snippet = rg.Snippet.Text
 				}
 			}
 		}
@@ -106,9 +147,9 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 		}
 		switch strings.ToLower(sp.Status) {
 		case "", "accepted":
-			if pd.supp == "" {
-				pd.supp = "sarif:" + sp.Kind
-				pd.reason = strings.TrimSpace(sp.Justification)
+			if pd.x().supp == "" {
+				pd.set().supp = "sarif:" + sp.Kind
+				pd.set().reason = strings.TrimSpace(sp.Justification)
 			}
 		case "underreview", "rejected":
 			// Not (yet) a suppression: the finding stays open.
@@ -118,22 +159,33 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 		}
 	}
 
-	if v, ok := rj.Fingerprints["matchBasedId/v1"]; ok && v != "" {
-		pd.fpName, pd.fp = "matchBasedId/v1", v
+	if v := rj.Fingerprints["matchBasedId/v1"]; v != "" {
+		pd.key, pd.keyFrom = v, keyMatchBased
 	} else {
 		for _, name := range sortedKeys(rj.Fingerprints) {
 			if v := rj.Fingerprints[name]; v != "" {
-				pd.fpName, pd.fp = name, v
+				pd.key, pd.keyFrom = v, keyFingerprint
+				pd.set().fpName = name
 				break
 			}
 		}
 	}
-	pd.lineHash = rj.PartialFingerprints["primaryLocationLineHash"]
-	pd.commit = rj.PartialFingerprints["commitSha"]
+	if v := rj.PartialFingerprints["primaryLocationLineHash"]; v != "" && pd.keyFrom == keyComposite {
+		pd.key, pd.keyFrom = v, keyLineHash
+	}
+	if v := rj.PartialFingerprints["commitSha"]; v != "" {
+		pd.set().commit = v
+	}
 
-	pd.secSev, _ = scalarText(rj.Properties.SecuritySeverity)
-	pd.sevWord = severityWord(rj.Properties.Severity)
-	pd.vulnIDs = appendVulnIDs(nil, "", rj.Properties)
+	if v, ok := scalarText(rj.Properties.SecuritySeverity); ok {
+		pd.set().secSev = v
+	}
+	if v := severityWord(rj.Properties.Severity); v != "" {
+		pd.set().sevWord = v
+	}
+	if ids := appendVulnIDs(nil, "", rj.Properties); len(ids) > 0 {
+		pd.set().vulnIDs = ids
+	}
 
 	msg := rj.Message.Text
 	secretTool := r.tool && toolKind(r.scanner) == ingest.Secret
@@ -143,21 +195,20 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 	}
 	if strings.HasPrefix(msg, "Package: ") {
 		// Trivy: "Package: x\nInstalled Version: y\n...\nFixed Version: z".
-		pd.pkg = lineValue(msg, "Package: ")
-		pd.version = lineValue(msg, "Installed Version: ")
-		pd.fixed = lineValue(msg, "Fixed Version: ")
+		x := pd.set()
+		x.pkg = lineValue(msg, "Package: ")
+		x.version = lineValue(msg, "Installed Version: ")
+		x.fixed = lineValue(msg, "Fixed Version: ")
 	}
 	pd.container = strings.Contains(msg, "installed in the container")
 
-	if pd.fp == "" && pd.lineHash == "" && !secretTool {
+	if pd.keyFrom == keyComposite && !secretTool {
 		if msg != "" {
-			pd.msgHash = textHash(msg)
+			pd.msgHash, pd.hasMsg = textDigest(msg), true
 		}
-		if pd.snipHash != "" {
-			pd.snipHash = textHash(rj.Locations[0].PhysicalLocation.Region.Snippet.Text)
+		if snippet != "" {
+			pd.snipHash, pd.hasSnip = textDigest(snippet), true
 		}
-	} else {
-		pd.snipHash = ""
 	}
 	return pd, true, nil
 }
@@ -172,8 +223,8 @@ func (ps *parse) resolve(r *run, pd *pending) (ingest.Finding, error) {
 		RuleID:       pd.ruleID,
 		File:         pd.file,
 		Line:         pd.line,
-		Suppression:  pd.supp,
-		StatusReason: pd.reason,
+		Suppression:  pd.x().supp,
+		StatusReason: pd.x().reason,
 	}
 	if f.RuleID == "" && rl != nil {
 		f.RuleID = rl.id
@@ -207,7 +258,7 @@ func (ps *parse) resolve(r *run, pd *pending) (ingest.Finding, error) {
 			ids = appendUnique(ids, id)
 		}
 	}
-	for _, id := range pd.vulnIDs {
+	for _, id := range pd.x().vulnIDs {
 		ids = appendUnique(ids, id)
 	}
 	for _, id := range ids {
@@ -223,8 +274,9 @@ func (ps *parse) resolve(r *run, pd *pending) (ingest.Finding, error) {
 
 	if f.Kind == ingest.Container || f.Kind == ingest.SCA {
 		switch {
-		case pd.pkg != "":
-			f.Package, f.InstalledVersion, f.FixedVersion = pd.pkg, pd.version, pd.fixed
+		case pd.x().pkg != "":
+			x := pd.x()
+			f.Package, f.InstalledVersion, f.FixedVersion = x.pkg, x.version, x.fixed
 		case rl != nil:
 			f.Package, f.InstalledVersion, f.FixedVersion = rl.pkg, rl.version, rl.fixed
 		}
@@ -257,7 +309,7 @@ func (r *run) lookup(pd *pending) (*rule, error) {
 			}
 			return nil, &ingest.FormatError{
 				Format: formatName,
-				Path:   fmt.Sprintf("runs[%d].results[%d].%s", r.index, pd.index, pd.indexPath),
+				Path:   fmt.Sprintf("runs[%d].results[%d].%s", r.index, pd.index, pd.x().indexPath),
 				Msg:    fmt.Sprintf("no rule %d in %s.rules (%d rules) and no ruleId", pd.ruleIndex, comp, n),
 			}
 		}
@@ -305,14 +357,15 @@ func hasTag(tags []string, t string) bool {
 // severity decides a finding's severity and the text it came from; see the
 // package documentation for the order.
 func severity(pd *pending, rl *rule) (ingest.Severity, string) {
-	if pd.secSev != "" {
-		return fromSecuritySeverity(pd.secSev)
+	x := pd.x()
+	if x.secSev != "" {
+		return fromSecuritySeverity(x.secSev)
 	}
 	if rl != nil && rl.secSev != "" {
 		return fromSecuritySeverity(rl.secSev)
 	}
-	if pd.sevWord != "" {
-		return ingest.ParseSeverity(pd.sevWord), pd.sevWord
+	if x.sevWord != "" {
+		return ingest.ParseSeverity(x.sevWord), x.sevWord
 	}
 	if rl != nil && rl.sevWord != "" {
 		return ingest.ParseSeverity(rl.sevWord), rl.sevWord
@@ -327,7 +380,7 @@ func severity(pd *pending, rl *rule) (ingest.Severity, string) {
 		return ingest.ParseSeverity(rl.level), rl.level
 	}
 	// SARIF's default level: warning for failures, none for other kinds.
-	if pd.kind == "" || pd.kind == "fail" {
+	if x.kind == "" || x.kind == "fail" {
 		return ingest.Medium, ""
 	}
 	return ingest.Info, ""
@@ -351,24 +404,26 @@ func fromSecuritySeverity(s string) (ingest.Severity, string) {
 func (ps *parse) key(f *ingest.Finding, pd *pending) {
 	rule, file := f.RuleID, f.File
 	switch {
-	case pd.fp != "":
-		f.Key, f.KeySource = pd.fp, "sarif:"+pd.fpName
-	case pd.lineHash != "":
-		f.Key, f.KeySource = rule+"|"+file+"|"+pd.lineHash, "sarif:primaryLocationLineHash"
+	case pd.keyFrom == keyMatchBased:
+		f.Key, f.KeySource = pd.key, "sarif:matchBasedId/v1"
+	case pd.keyFrom == keyFingerprint:
+		f.Key, f.KeySource = pd.key, "sarif:"+pd.x().fpName
+	case pd.keyFrom == keyLineHash:
+		f.Key, f.KeySource = rule+"|"+file+"|"+pd.key, "sarif:primaryLocationLineHash"
 	case f.Kind == ingest.Secret:
 		// Gitleaks' own fingerprint: [commit:]file:rule:line.
 		f.Key = file + ":" + rule + ":" + strconv.Itoa(f.Line)
 		f.KeySource = "composite:file+rule+line"
-		if pd.commit != "" {
-			f.Key = pd.commit + ":" + f.Key
+		if c := pd.x().commit; c != "" {
+			f.Key = c + ":" + f.Key
 			f.KeySource = "composite:commit+file+rule+line"
 		}
 	case (f.Kind == ingest.Container || f.Kind == ingest.SCA) && f.Package != "":
 		f.Key, f.KeySource = rule+"|"+file+"|"+f.Package, "composite:rule+file+package"
-	case pd.snipHash != "":
-		f.Key, f.KeySource = rule+"|"+file+"|snippet:"+pd.snipHash, "composite:rule+file+snippet"
-	case pd.msgHash != "":
-		f.Key, f.KeySource = rule+"|"+file+"|message:"+pd.msgHash, "composite:rule+file+message"
+	case pd.hasSnip:
+		f.Key, f.KeySource = rule+"|"+file+"|snippet:"+hex.EncodeToString(pd.snipHash[:]), "composite:rule+file+snippet"
+	case pd.hasMsg:
+		f.Key, f.KeySource = rule+"|"+file+"|message:"+hex.EncodeToString(pd.msgHash[:]), "composite:rule+file+message"
 	default:
 		f.Key, f.KeySource = rule+"|"+file+"|"+strconv.Itoa(f.Line), "composite:rule+file+line"
 	}

@@ -110,11 +110,11 @@ type run struct {
 	scanner string
 	comps   [][]*rule // rules of tool.driver (0) and tool.extensions[i] (i+1)
 	byID    map[string]*rule
-	image   string // properties.imageName (Trivy)
-	props   bool   // properties has been read
-	failed  bool   // an invocation has executionSuccessful false
-	null    bool   // results is null: the tool did not produce a results list
-	pending []pending
+	image   string               // properties.imageName (Trivy)
+	props   bool                 // properties has been read
+	failed  bool                 // an invocation has executionSuccessful false
+	null    bool                 // results is null: the tool did not produce a results list
+	pending queue                // results read before the run was ready
 	kinds   map[ingest.Kind]bool // kinds of the findings emitted
 	time    time.Time
 }
@@ -434,8 +434,8 @@ func (ps *parse) results(r *run) error {
 			return ps.finish(r, &pd)
 		}
 		ps.internPending(&pd)
-		r.pending = append(r.pending, pd)
-		ps.stats.MaxPending = max(ps.stats.MaxPending, len(r.pending))
+		r.pending.add(pd)
+		ps.stats.MaxPending = max(ps.stats.MaxPending, r.pending.n)
 		return nil
 	})
 	if null {
@@ -446,19 +446,21 @@ func (ps *parse) results(r *run) error {
 
 // flush turns the results held back in r into findings once r is ready.
 func (ps *parse) flush(r *run) error {
-	if !r.ready() || len(r.pending) == 0 {
+	if !r.ready() || r.pending.n == 0 {
 		return nil
 	}
-	for i := range r.pending {
-		if err := ps.ctx.Err(); err != nil {
-			return err
+	for ci, chunk := range r.pending.chunks {
+		for i := range chunk {
+			if err := ps.ctx.Err(); err != nil {
+				return err
+			}
+			if err := ps.finish(r, &chunk[i]); err != nil {
+				return err
+			}
 		}
-		if err := ps.finish(r, &r.pending[i]); err != nil {
-			return err
-		}
-		r.pending[i] = pending{} // let the strings go
+		r.pending.chunks[ci] = nil // let the chunk go
 	}
-	r.pending = nil
+	r.pending = queue{}
 	return nil
 }
 
@@ -471,6 +473,22 @@ func (ps *parse) finish(r *run, pd *pending) error {
 	r.kinds[f.Kind] = true
 	ps.stats.Emitted++
 	return ps.emit(f)
+}
+
+// queue holds pending results in fixed-size chunks, so that growing it
+// never copies what it holds.
+type queue struct {
+	chunks [][]pending
+	n      int
+}
+
+func (q *queue) add(pd pending) {
+	if len(q.chunks) == 0 || len(q.chunks[len(q.chunks)-1]) == cap(q.chunks[len(q.chunks)-1]) {
+		q.chunks = append(q.chunks, make([]pending, 0, 4096))
+	}
+	last := &q.chunks[len(q.chunks)-1]
+	*last = append(*last, pd)
+	q.n++
 }
 
 // internPending shares the strings that repeat across held-back results

@@ -39,12 +39,18 @@ func shortTitle(s string) string {
 	return s[:cut] + "…"
 }
 
-// textHash is a short stable digest of a text with its white space
-// collapsed, used in composite keys so that indentation changes do not
-// change them.
-func textHash(s string) string {
+// textDigest is a short stable digest (SHA-256, first 8 bytes) of a text
+// with its white space collapsed, used in composite keys so that
+// indentation changes do not change them.
+func textDigest(s string) digest {
 	sum := sha256.Sum256([]byte(strings.Join(strings.Fields(s), " ")))
-	return hex.EncodeToString(sum[:8])
+	return digest(sum[:8])
+}
+
+// textHash is textDigest in hex, as it appears in keys.
+func textHash(s string) string {
+	d := textDigest(s)
+	return hex.EncodeToString(d[:])
 }
 
 // isSeverityTag reports whether a rule tag is exactly a severity word, as
