@@ -98,6 +98,7 @@ func loadConfig(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	problems = append(problems, cfg.check(getenv)...)
+	slices.Sort(problems)
 	if len(problems) > 0 {
 		return cfg, &configError{problems: problems}
 	}
@@ -265,7 +266,6 @@ func (c *Config) check(getenv func(string) string) []string {
 	if c.Ingest.MaxFileBytes <= 0 {
 		problems = append(problems, "ingest.max_file_bytes: must be positive")
 	}
-	slices.Sort(problems)
 	return problems
 }
 
