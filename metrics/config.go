@@ -36,7 +36,8 @@ type Config struct {
 	StaleAfter time.Duration `yaml:"stale_after"`
 	// SourceTypes maps each KPI source (Definition.Sources) to the ingest
 	// source types (ingest_state.source_type) whose freshness it depends on.
-	// Defaults: findings → scan, tickets → jira, alerts → pagerduty.
+	// Defaults: findings and scans → scan, inventory → inventory, kev →
+	// kev, epss → epss, tickets and worklogs → jira, alerts → pagerduty.
 	SourceTypes map[string][]string `yaml:"source_types"`
 }
 
@@ -92,14 +93,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 7 * 24 * time.Hour
-	}
-	if c.SourceTypes == nil {
-		c.SourceTypes = map[string][]string{}
-	}
-	for k, v := range map[string][]string{"findings": {"scan"}, "tickets": {"jira"}, "alerts": {"pagerduty"}} {
-		if _, ok := c.SourceTypes[k]; !ok {
-			c.SourceTypes[k] = v
-		}
 	}
 	return c
 }

@@ -2,62 +2,185 @@ package metrics
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
+	"time"
 )
 
-// errNotImplemented marks entry points whose implementation lands in a
-// later commit.
-var errNotImplemented = errors.New("metrics: not implemented yet")
-
 // Compute computes one KPI for q.Period, with the previous period when
-// q.Compare is set and a trend of q.Trend periods. It returns an
-// *InputError for an unknown KPI, a bad period or a bad group_by.
+// q.Compare is set and a trend of q.Trend periods, all in one query per
+// source. It returns an *InputError for an unknown KPI, a bad period, a bad
+// group_by or a bad filter.
 func (e *Engine) Compute(ctx context.Context, q Query) (Result, error) {
-	if _, err := e.check(q.KPI, q.Period, q.GroupBy); err != nil {
+	d, err := e.check(q.KPI, q.Period, q.GroupBy, q.Filter)
+	if err != nil {
 		return Result{}, err
 	}
-	return Result{}, errNotImplemented
+	if q.Trend < 0 || q.Trend > 120 {
+		return Result{}, inputErr("trend", fmt.Sprintf("%d: want 0–120 periods", q.Trend))
+	}
+	pl := newPlan(q.Period, q.Compare, q.Trend)
+	out, err := e.compute(ctx, []Definition{d}, pl, q.GroupBy, q.Filter, q.Scope)
+	if err != nil {
+		return Result{}, err
+	}
+	r := e.finish(d, q, pl, out[d.Name])
+	fresh, err := e.freshness(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	r.Freshness, r.Stale = e.freshnessFor(d, fresh)
+	return r, nil
 }
 
 // Scorecard computes every KPI of the catalog for q.Period and its previous
-// period, in as few queries as the sources allow (one pass over
-// finding_events for all vulnerability KPIs of both periods).
+// period, in as few queries as the sources allow: one pass over
+// finding_events for mttr, SLA, backlog, reopen and secrets of both
+// periods, one each for survival and exploitable backlog, and one per
+// alert, ticket and coverage KPI.
 func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, error) {
-	return Scorecard{}, errNotImplemented
+	defs := Catalog()
+	if _, err := e.check(defs[0].ID, q.Period, "", q.Filter); err != nil {
+		return Scorecard{}, err
+	}
+	pl := newPlan(q.Period, true, 0)
+	out, err := e.compute(ctx, defs, pl, q.GroupBy, q.Filter, q.Scope)
+	if err != nil {
+		return Scorecard{}, err
+	}
+	fresh, err := e.freshness(ctx)
+	if err != nil {
+		return Scorecard{}, err
+	}
+	sc := Scorecard{Period: pl.periods[pl.cur], Previous: pl.periods[pl.prev]}
+	for _, d := range defs {
+		gb := q.GroupBy
+		if gb != "" && !slices.Contains(d.GroupBys, gb) {
+			gb = "" // a dimension the KPI lacks: reported ungrouped
+		}
+		r := e.finish(d, Query{KPI: d.ID, Period: q.Period, Compare: true, GroupBy: gb, Filter: q.Filter, Scope: q.Scope}, pl, out[d.Name])
+		r.Freshness, r.Stale = e.freshnessFor(d, fresh)
+		sc.Results = append(sc.Results, r)
+	}
+	sc.Freshness, sc.Stale = e.freshnessAll(defs, fresh)
+	return sc, nil
 }
 
-// OverdueFindings lists open findings past their due date at the period
-// end, most overdue first.
-func (e *Engine) OverdueFindings(ctx context.Context, q ListQuery) ([]OverdueFinding, error) {
-	return nil, errNotImplemented
+// computed is what one KPI's SQL produced.
+type computed struct {
+	t           table
+	curves      map[cellKey]Curve // vuln_ttr_survival
+	countBased  map[int]bool      // toil_ratio, per period index
+	provisional bool
 }
 
-// OverdueTeams lists teams by open-overdue count at the period end, most
-// first.
-func (e *Engine) OverdueTeams(ctx context.Context, q ListQuery) ([]TeamOverdue, error) {
-	return nil, errNotImplemented
+// compute runs the SQL of defs for the periods of pl, sharing passes where
+// KPIs share one.
+func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupBy string, f Filter, s Scope) (map[string]computed, error) {
+	out := map[string]computed{}
+	want := map[string]bool{}
+	for _, d := range defs {
+		want[d.Name] = true
+	}
+	gb := func(d Definition) string {
+		if slices.Contains(d.GroupBys, groupBy) {
+			return groupBy
+		}
+		return ""
+	}
+	for _, k := range vulnKPIs {
+		if !want[k] {
+			continue
+		}
+		d, _ := Lookup(k)
+		ts, err := e.vulnPass(ctx, pl, gb(d), f, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range vulnKPIs {
+			if want[k] {
+				out[k] = computed{t: ts[k]}
+			}
+		}
+		break
+	}
+	if c, ok := out["reopen_rate"]; ok {
+		c.provisional = e.Now().Before(pl.periods[pl.cur].To.Add(reopenWindow))
+		out["reopen_rate"] = c
+	}
+	for _, d := range defs {
+		if _, done := out[d.Name]; done {
+			continue
+		}
+		fn, ok := e.runners()[d.Name]
+		if !ok {
+			return nil, fmt.Errorf("metrics: no implementation for %s", d.ID)
+		}
+		c, err := fn(ctx, d, pl, gb(d), f, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.ID, err)
+		}
+		out[d.Name] = c
+	}
+	return out, nil
 }
 
-// UncoveredAssets lists in-scope assets without a recent successful scan of
-// every required kind at the period end.
-func (e *Engine) UncoveredAssets(ctx context.Context, q ListQuery) ([]UncoveredAsset, error) {
-	return nil, errNotImplemented
+type runner func(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error)
+
+func (e *Engine) runners() map[string]runner {
+	return map[string]runner{
+		"vuln_ttr_survival":                 e.survival,
+		"exploitable_backlog":               e.exploitable,
+		"scan_coverage":                     e.coverage,
+		"threat_model_coverage":             e.threatModels,
+		"detection_precision":               e.precision,
+		"mean_time_to_triage":               e.triage,
+		"mean_time_to_contain":              e.contain,
+		"toil_ratio":                        e.toil,
+		"design_review_cycle_time":          e.cycleTime,
+		"customer_escalation_time_to_close": e.cycleTime,
+		"security_debt_burndown":            e.debt,
+	}
 }
 
-// NoisiestRules lists detection rules by non-true-positive closed alerts in
-// the period, noisiest first.
-func (e *Engine) NoisiestRules(ctx context.Context, q ListQuery) ([]RuleStat, error) {
-	return nil, errNotImplemented
+// finish assembles a computed KPI into its Result.
+func (e *Engine) finish(d Definition, q Query, pl plan, c computed) Result {
+	r := e.assemble(d, q, pl, c.t)
+	r.Provisional = c.provisional
+	r.CountBased = c.countBased[pl.cur]
+	if c.curves != nil {
+		bySlice := q.GroupBy != "" && q.GroupBy == d.Slices
+		for i := range r.Groups {
+			g := &r.Groups[i]
+			for k, cv := range c.curves {
+				if k.pi != pl.cur {
+					continue
+				}
+				if (bySlice && k.slice == g.Key) || (!bySlice && k.g == g.Key) {
+					g.Curves = append(g.Curves, cv)
+				}
+			}
+			slices.SortFunc(g.Curves, func(a, b Curve) int { return sliceOrder[a.Slice] - sliceOrder[b.Slice] })
+		}
+	}
+	note := ""
+	switch {
+	case r.Provisional:
+		note = "provisional"
+	case r.CountBased:
+		note = "count_based"
+	}
+	if note != "" {
+		for i := range r.Groups {
+			for j := range r.Groups[i].Values {
+				r.Groups[i].Values[j].Note = note
+			}
+		}
+	}
+	return r
 }
 
-// ExploitableFindings lists the open exploitable findings at the period
-// end, highest EPSS first (KEV first on ties).
-func (e *Engine) ExploitableFindings(ctx context.Context, q ListQuery) ([]ExploitableFinding, error) {
-	return nil, errNotImplemented
-}
-
-func (e *Engine) check(kpi string, p Period, groupBy string) (Definition, error) {
+func (e *Engine) check(kpi string, p Period, groupBy string, f Filter) (Definition, error) {
 	d, ok := Lookup(kpi)
 	if !ok {
 		return Definition{}, inputErr("kpi", "unknown KPI "+quote(kpi))
@@ -68,5 +191,10 @@ func (e *Engine) check(kpi string, p Period, groupBy string) (Definition, error)
 	if groupBy != "" && !slices.Contains(d.GroupBys, groupBy) {
 		return Definition{}, inputErr("group_by", quote(groupBy)+" is not one of "+quoteList(d.GroupBys)+" for "+d.ID)
 	}
+	if err := f.validate(); err != nil {
+		return Definition{}, err
+	}
 	return d, nil
 }
+
+func (e *Engine) now() time.Time { return e.Now().UTC() }

@@ -1,0 +1,148 @@
+package metrics
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"text/template"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/secmetrics/secmetrics/queries"
+)
+
+// reopenWindow is the spec's reopen look-ahead after a fix.
+const reopenWindow = 60 * 24 * time.Hour
+
+// groupExprs maps a group_by name to its SQL expression, per row source.
+// These are the only texts a request can select; an absent entry means the
+// dimension is a KPI slice or does not apply ("" groups everything).
+var groupExprs = map[string]map[string]string{
+	// finding_states columns.
+	"findings": {"": "''", "team": "team", "business_unit": "business_unit", "tier": "toString(tier)", "source": "scanner", "asset": "asset", "severity": "''"},
+	// alert and ticket rows joined to their asset (see work KPIs).
+	"work": {"": "''", "team": "team", "business_unit": "business_unit", "tier": "toString(tier)", "source": "source", "asset": "asset", "severity": "severity_name"},
+	// asset rows (coverage).
+	"assets": {"": "''", "team": "team", "business_unit": "business_unit", "tier": "toString(tier)", "asset": "asset"},
+}
+
+func groupExpr(rows, groupBy string, d Definition) string {
+	if groupBy == d.Slices { // the KPI's own breakdown: grouped from slices
+		groupBy = ""
+	}
+	e, ok := groupExprs[rows][groupBy]
+	if !ok {
+		return "''"
+	}
+	return e
+}
+
+// tmplData fills the template fields of the kpi/*.sql files.
+type tmplData struct {
+	Group, DueEnd, DueFix, Prefilter, States, Assets string
+}
+
+// render returns the statement kpi/<name>.sql with its template fields;
+// Assets is always the asset_history fragment. Only constants and
+// allowlisted expressions reach the text; values are bound parameters.
+func render(name string, d tmplData) (string, error) {
+	if name != "asset_history.sql" {
+		d.Assets = queries.SQL("kpi/asset_history.sql")
+	}
+	t, err := template.New(name).Option("missingkey=error").Parse(queries.SQL("kpi/" + name))
+	if err != nil {
+		return "", fmt.Errorf("parse kpi/%s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("render kpi/%s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// statesSQL renders a vulnerability statement over kpi/finding_states.sql.
+func statesSQL(name, group, prefilter string) (string, error) {
+	states, err := render("finding_states.sql", tmplData{
+		Group: group,
+		DueEnd: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_end", Severity: "sev_end",
+			Tier: "tier", KEV: "kev_end", KEVDue: "kev_due"}),
+		DueFix: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_fix", Severity: "sev_fix",
+			Tier: "tier_fix", KEV: "kev_fix", KEVDue: "kev_due"}),
+		Prefilter: prefilter,
+	})
+	if err != nil {
+		return "", err
+	}
+	return render(name, tmplData{States: states})
+}
+
+// periodArgs binds the periods (1-based pi in SQL is index+1 here).
+func periodArgs(ps []Period) []any {
+	froms := make([]time.Time, len(ps))
+	tos := make([]time.Time, len(ps))
+	var maxTo time.Time
+	for i, p := range ps {
+		froms[i], tos[i] = p.From.UTC(), p.To.UTC()
+		if p.To.After(maxTo) {
+			maxTo = p.To
+		}
+	}
+	return []any{
+		clickhouse.Named("froms", froms),
+		clickhouse.Named("tos", tos),
+		clickhouse.Named("horizon", maxTo.UTC().Add(reopenWindow)),
+	}
+}
+
+// filterArgs binds the scope and the filters.
+func filterArgs(f Filter, s Scope) []any {
+	// Small integers bind as []int32: a []uint8 would bind as a string.
+	tiers := make([]int32, 0, len(f.Tiers))
+	for _, t := range f.Tiers {
+		tiers = append(tiers, int32(t))
+	}
+	sevs := make([]int32, 0, len(f.Severities))
+	names := make([]string, 0, len(f.Severities))
+	for _, s := range f.Severities {
+		c, _ := severityCode(s)
+		sevs = append(sevs, int32(c))
+		names = append(names, s)
+	}
+	str := func(v []string) []string {
+		if v == nil {
+			return []string{}
+		}
+		return v
+	}
+	return []any{
+		clickhouse.Named("scope", str(s.Teams)),
+		clickhouse.Named("f_teams", str(f.Teams)),
+		clickhouse.Named("f_bus", str(f.BusinessUnits)),
+		clickhouse.Named("f_sources", str(f.Sources)),
+		clickhouse.Named("f_assets", str(f.Assets)),
+		clickhouse.Named("f_tiers", tiers),
+		clickhouse.Named("f_sevs", sevs),
+		clickhouse.Named("f_sev_names", names),
+	}
+}
+
+func (f Filter) validate() error {
+	var p problems
+	for _, t := range f.Tiers {
+		if t < 0 || t > 4 {
+			p.add(fmt.Sprintf("tier %d: want 0–4", t))
+		}
+	}
+	for _, s := range f.Severities {
+		if _, ok := severityCode(s); !ok {
+			p.add(fmt.Sprintf("severity %q: want one of %v", s, Severities))
+		}
+	}
+	if len(p) > 0 {
+		return &InputError{Field: "filter", Message: fmt.Sprint(p)}
+	}
+	return nil
+}
+
+func concat(parts ...[]any) []any { return slices.Concat(parts...) }
