@@ -28,7 +28,7 @@ Usage:
 
 Commands:
   serve                     run the HTTP service (API, dashboard, exports)
-  migrate                   apply database migrations
+  migrate [-print]          apply database migrations (or print the schema DDL)
   config check              validate the configuration and list every problem
   ingest inventory FILE...  import Backstage catalog files (.yaml) or an inventory CSV
   ingest scan FILE...       ingest scanner reports (SARIF, Trivy, Grype, Semgrep, Gitleaks, Snyk, OSV-Scanner, GitHub alerts)
@@ -175,8 +175,31 @@ func (e *env) open() (*database, error) {
 }
 
 func (e *env) migrate(args []string) error {
-	if len(args) != 0 {
-		return errors.New("usage: secmetrics migrate")
+	fs := newFlags("migrate", e.stderr)
+	print := fs.Bool("print", false, "print the schema statements instead of applying them")
+	cluster := fs.String("cluster", "", "with -print: render for this cluster (default: clickhouse.cluster)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New("usage: secmetrics migrate [-print [-cluster NAME]]")
+	}
+	if *print {
+		c := e.cfg.ClickHouse.Cluster
+		if *cluster != "" {
+			c = *cluster
+		}
+		ms, err := queries.Migrations(e.cfg.ClickHouse.Database, c)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			fmt.Fprintf(e.stdout, "-- %04d_%s\n", m.Version, m.Name)
+			for _, st := range m.Statements {
+				fmt.Fprintf(e.stdout, "%s;\n\n", st)
+			}
+		}
+		return nil
 	}
 	d, err := e.open()
 	if err != nil {
