@@ -299,6 +299,28 @@ func alertBool(b bool) uint8 {
 // Alerts returns the current alerts of source (latest version of each), in
 // id order, without Raw and Unmapped. Times are UTC, whole seconds.
 func (s *Store) Alerts(ctx context.Context, source string) ([]Alert, error) {
+	return s.readAlerts(ctx, source, queries.SQL("ingest/alerts.sql"), source)
+}
+
+// AlertsByID returns the current state of the given alerts of source, by
+// id; alerts not stored are absent. Connectors whose source keeps no
+// history use it to carry values over from earlier pulls.
+func (s *Store) AlertsByID(ctx context.Context, source string, ids []string) (map[string]Alert, error) {
+	out := make(map[string]Alert, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := s.readAlerts(ctx, source, queries.SQL("ingest/alerts_by_id.sql"), source, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		out[a.ID] = a
+	}
+	return out, nil
+}
+
+func (s *Store) readAlerts(ctx context.Context, source, query string, args ...any) ([]Alert, error) {
 	var rows []struct {
 		Source              string     `ch:"source"`
 		ID                  string     `ch:"alert_id"`
@@ -319,7 +341,7 @@ func (s *Store) Alerts(ctx context.Context, source string) ([]Alert, error) {
 		Incident            string     `ch:"incident"`
 		Updated             time.Time  `ch:"updated"`
 	}
-	if err := s.db.Select(ctx, &rows, queries.SQL("ingest/alerts.sql"), source); err != nil {
+	if err := s.db.Select(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("read alerts of %s: %w", source, err)
 	}
 	out := make([]Alert, 0, len(rows))
@@ -343,28 +365,6 @@ func (s *Store) Alerts(ctx context.Context, source string) ([]Alert, error) {
 			a.Closed = r.Closed.UTC()
 		}
 		out = append(out, a)
-	}
-	return out, nil
-}
-
-// AlertFirstTriage returns the stored first-triage times of the given
-// alerts of source, for connectors whose source keeps no status history
-// and which therefore carry the earliest observed triage over from earlier
-// pulls. Alerts without one are absent from the map.
-func (s *Store) AlertFirstTriage(ctx context.Context, source string, ids []string) (map[string]time.Time, error) {
-	out := make(map[string]time.Time)
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID          string    `ch:"alert_id"`
-		FirstTriage time.Time `ch:"first_triage"`
-	}
-	if err := s.db.Select(ctx, &rows, queries.SQL("ingest/alerts_first_triage.sql"), source, ids); err != nil {
-		return nil, fmt.Errorf("read first triage of %s alerts: %w", source, err)
-	}
-	for _, r := range rows {
-		out[r.ID] = r.FirstTriage.UTC()
 	}
 	return out, nil
 }

@@ -160,6 +160,10 @@ func TestSaveAlertsRoundTrip(t *testing.T) {
 	if raws["a"] != `{"id":"a"}` || len(raws) != 2 {
 		t.Errorf("raw payloads = %v", raws)
 	}
+	byID, err := s.AlertsByID(ctx, "test:main", []string{"b", "zz"})
+	if err != nil || len(byID) != 1 || byID["b"].Status != "Closed" || !byID["b"].FirstTriage.IsZero() {
+		t.Errorf("AlertsByID = %+v, %v", byID, err)
+	}
 }
 
 func TestSaveAlertsVersions(t *testing.T) {
