@@ -73,8 +73,6 @@ type Client struct {
 	MaxPageBytes int64
 }
 
-var defaultHTTP = &http.Client{Transport: &transport.Transport{}, Timeout: 10 * time.Minute}
-
 // DependabotAlerts pulls the Dependabot alerts of one repository, in every
 // state (GET /repos/{owner}/{repo}/dependabot/alerts).
 func (c *Client) DependabotAlerts(ctx context.Context, owner, repo string, emit func(ingest.Finding) error) (ingest.Scan, error) {
@@ -119,6 +117,10 @@ func (c *Client) pull(ctx context.Context, what string, codeScanning bool, path 
 	}
 	next := base.JoinPath(path)
 	next.RawQuery = url.Values{"per_page": {"100"}}.Encode()
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: &transport.Transport{}, Timeout: 10 * time.Minute}
+	}
 	seen := map[string]bool{}
 	var acc scanAcc
 	for page := 1; next != nil; page++ {
@@ -126,7 +128,7 @@ func (c *Client) pull(ctx context.Context, what string, codeScanning bool, path 
 			return ingest.Scan{}, fmt.Errorf("%s: page %d: the next-page link repeats an earlier page", what, page)
 		}
 		seen[next.String()] = true
-		if next, err = c.page(ctx, next, base, codeScanning, parse, emit, &acc); err != nil {
+		if next, err = c.page(ctx, hc, next, base, codeScanning, parse, emit, &acc); err != nil {
 			return ingest.Scan{}, fmt.Errorf("%s: page %d: %w", what, page, err)
 		}
 	}
@@ -135,7 +137,7 @@ func (c *Client) pull(ctx context.Context, what string, codeScanning bool, path 
 
 // page fetches and parses one page and returns the next page's URL (nil on
 // the last page).
-func (c *Client) page(ctx context.Context, u, base *url.URL, codeScanning bool, parse pageParser, emit func(ingest.Finding) error, acc *scanAcc) (*url.URL, error) {
+func (c *Client) page(ctx context.Context, hc *http.Client, u, base *url.URL, codeScanning bool, parse pageParser, emit func(ingest.Finding) error, acc *scanAcc) (*url.URL, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
@@ -145,10 +147,6 @@ func (c *Client) page(ctx context.Context, u, base *url.URL, codeScanning bool, 
 	req.Header.Set("User-Agent", "secmetrics")
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = defaultHTTP
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

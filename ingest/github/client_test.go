@@ -531,3 +531,17 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func TestDefaultHTTPClient(t *testing.T) {
+	g := newFake(t)
+	g.pages["/repos/octo-org/payments-api/code-scanning/alerts"] = split(t, readFile(t, codeScanningSample), 4, 2)
+	c := g.client(nil)
+	c.HTTP = nil // the default client with a transport.Transport
+	var got collect
+	if _, err := c.CodeScanningAlerts(context.Background(), "octo-org", "payments-api", got.emit); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.numbers) != 6 {
+		t.Errorf("pulled %d, want 6", len(got.numbers))
+	}
+}
