@@ -1,5 +1,5 @@
-// Package epss reads FIRST's daily EPSS scores file
-// (https://epss.empiricalsecurity.com/epss_scores-YYYY-MM-DD.csv.gz, about
+// Package epss reads the daily EPSS scores file published for FIRST's
+// Exploit Prediction Scoring System (epss_scores-YYYY-MM-DD.csv.gz, about
 // 300,000 rows), gzip-compressed or not:
 //
 //	#model_version:v2025.03.14,score_date:2025-08-25T12:55:00Z
