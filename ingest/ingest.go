@@ -242,16 +242,21 @@ var DefaultDispositions = Dispositions{
 	"sarif:external":        RiskAccepted,
 	"sarif:*":               RiskAccepted,
 	"snyk:ignore":           RiskAccepted,
-	"github:false_positive": FalsePositive,
-	"github:inaccurate":     FalsePositive,
-	"github:used_in_tests":  FalsePositive,
-	"github:tolerable_risk": RiskAccepted,
-	"github:won't fix":      RiskAccepted,
-	"github:no_bandwidth":   RiskAccepted,
-	"github:*":              RiskAccepted,
 	"trivy:ignored":         RiskAccepted,
 	"semgrep:nosemgrep":     FalsePositive,
 	"gitleaks:allowlisted":  FalsePositive,
+	"github:false_positive": FalsePositive,
+	"github:inaccurate":     FalsePositive,
+	"github:used_in_tests":  FalsePositive,
+	"github:not_used":       FalsePositive,
+	"github:tolerable_risk": RiskAccepted,
+	"github:won't_fix":      RiskAccepted,
+	"github:no_bandwidth":   RiskAccepted,
+	"github:auto_dismissed": RiskAccepted,
+	"github:dismissed":      RiskAccepted,
+	// A fix in progress is still an exposure: the finding stays open.
+	"github:fix_started": StatusNone,
+	"github:*":           RiskAccepted,
 }
 
 // Map returns the Status for a suppression key (see Dispositions).
