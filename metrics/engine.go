@@ -43,6 +43,9 @@ func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, er
 	if _, err := e.check(defs[0].ID, q.Period, "", q.Filter); err != nil {
 		return Scorecard{}, err
 	}
+	if q.GroupBy != "" && !slices.Contains(GroupBys, q.GroupBy) {
+		return Scorecard{}, inputErr("group_by", quote(q.GroupBy)+" is not one of "+quoteList(GroupBys))
+	}
 	pl := newPlan(q.Period, true, 0)
 	out, err := e.compute(ctx, defs, pl, q.GroupBy, q.Filter, q.Scope)
 	if err != nil {

@@ -10,6 +10,7 @@
 package metrics
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // Engine computes KPIs, scorecards and drill-down lists. It is safe for
 // concurrent use.
 type Engine struct {
-	db  *queries.DB
+	db  selecter
 	cfg Config
 	loc *time.Location
 	log *slog.Logger
@@ -27,6 +28,14 @@ type Engine struct {
 	// flags; tests replace it.
 	Now func() time.Time
 }
+
+// selecter is the part of *queries.DB the engine uses; tests wrap it to
+// see the statements it runs.
+type selecter interface {
+	Select(ctx context.Context, dest any, query string, args ...any) error
+}
+
+var _ selecter = (*queries.DB)(nil)
 
 // New returns an Engine over db. It returns an *InputError when cfg is
 // invalid (every problem at once); a zero Config means the defaults.
@@ -267,7 +276,7 @@ type UncoveredAsset struct {
 type RuleStat struct {
 	RuleID         string   `json:"rule_id" ch:"rule_id"`
 	RuleName       string   `json:"rule_name" ch:"rule_name"`
-	Closed         uint64   `json:"closed" ch:"closed"`
+	Closed         uint64   `json:"closed" ch:"closed_n"`
 	TruePositive   uint64   `json:"true_positive" ch:"tp"`
 	BenignPositive uint64   `json:"benign_positive" ch:"bp"`
 	FalsePositive  uint64   `json:"false_positive" ch:"fp"`

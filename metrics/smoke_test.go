@@ -34,3 +34,21 @@ func TestSmokeVuln(t *testing.T) {
 		t.Logf("%s", b)
 	}
 }
+
+func TestSmokeScorecard(t *testing.T) {
+	db := chtest.New(t)
+	e, err := metrics.New(db, metrics.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.ParsePeriod("2026-Q3")
+	for _, gb := range []string{"", "team", "severity"} {
+		sc, err := e.Scorecard(context.Background(), metrics.ScorecardQuery{Period: p, GroupBy: gb, Scope: metrics.Scope{Teams: []string{"a"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sc.Results) != 16 {
+			t.Fatalf("results %d", len(sc.Results))
+		}
+	}
+}

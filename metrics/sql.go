@@ -40,7 +40,9 @@ func groupExpr(rows, groupBy string, d Definition) string {
 
 // tmplData fills the template fields of the kpi/*.sql files.
 type tmplData struct {
-	Group, DueEnd, DueFix, Prefilter, States, Assets string
+	Group, DueEnd, DueFix, Prefilter, States, Assets, Rows, Scope string
+	// List selects a statement's drill-down form (one row per item).
+	List bool
 }
 
 // render returns the statement kpi/<name>.sql with its template fields;
@@ -62,7 +64,7 @@ func render(name string, d tmplData) (string, error) {
 }
 
 // statesSQL renders a vulnerability statement over kpi/finding_states.sql.
-func statesSQL(name, group, prefilter string) (string, error) {
+func statesSQL(name, group, prefilter string, list bool) (string, error) {
 	states, err := render("finding_states.sql", tmplData{
 		Group: group,
 		DueEnd: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_end", Severity: "sev_end",
@@ -74,7 +76,7 @@ func statesSQL(name, group, prefilter string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return render(name, tmplData{States: states})
+	return render(name, tmplData{States: states, List: list})
 }
 
 // periodArgs binds the periods (1-based pi in SQL is index+1 here).
@@ -146,3 +148,13 @@ func (f Filter) validate() error {
 }
 
 func concat(parts ...[]any) []any { return slices.Concat(parts...) }
+
+// workSQL renders an alert or ticket statement over kpi/work_scope.sql with
+// the row source rows ("rows_alerts.sql", ...).
+func workSQL(name, rows, group string, list bool) (string, error) {
+	scope, err := render("work_scope.sql", tmplData{Group: group, Rows: queries.SQL("kpi/" + rows)})
+	if err != nil {
+		return "", err
+	}
+	return render(name, tmplData{Scope: scope, List: list})
+}

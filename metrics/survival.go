@@ -46,7 +46,7 @@ func KaplanMeier(rows []KMRow) (points []SurvivalPoint, median, p90 float64, med
 
 // survival computes vuln_ttr_survival from grouped durations.
 func (e *Engine) survival(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := statesSQL("vuln_ttr_survival.sql", groupExpr("findings", groupBy, d), "")
+	sql, err := statesSQL("vuln_ttr_survival.sql", groupExpr("findings", groupBy, d), "", false)
 	if err != nil {
 		return computed{}, err
 	}

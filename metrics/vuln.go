@@ -45,7 +45,7 @@ const (
 // one table per KPI of vulnKPIs.
 func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter, s Scope) (map[string]table, error) {
 	d, _ := Lookup("vuln_mttr")
-	sql, err := statesSQL("vuln_findings.sql", groupExpr("findings", groupBy, d), "")
+	sql, err := statesSQL("vuln_findings.sql", groupExpr("findings", groupBy, d), "", false)
 	if err != nil {
 		return nil, err
 	}
