@@ -281,8 +281,15 @@ func (c *Config) Validate() []error {
 		default:
 			add(key+".flavor", "%q: must be cloud or datacenter", in.Flavor)
 		}
-		if u, err := url.Parse(in.BaseURL); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			add(key+".base_url", "must be an https URL without user, query or fragment (got %q)", in.BaseURL)
+		if u, err := url.Parse(in.BaseURL); err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold a password
+			}
+			add(key+".base_url", "must be an https URL (%v)", err)
+		} else if u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			// Redacted: a user:password in the URL is not repeated.
+			add(key+".base_url", "must be an https URL without user, query or fragment (got %q)", u.Redacted())
 		}
 		switch {
 		case in.TokenEnv != "" && in.TokenFile != "":
@@ -328,8 +335,8 @@ func (m *Mapping) validate(key string) []error {
 			add(k, "needs at least one of projects, issue_types, labels, components")
 		}
 	}
-	for v, s := range m.Severity.Map {
-		if !validSeverity(s) {
+	for _, v := range sortedKeys(m.Severity.Map) {
+		if s := m.Severity.Map[v]; !validSeverity(s) {
 			add(key+".severity.map."+v, "%q: must be one of critical, high, medium, low, info, unknown", s)
 		}
 	}
@@ -344,18 +351,18 @@ func (m *Mapping) validate(key string) []error {
 			add(fmt.Sprintf("%s.team.from[%d]", key, i), "%q: must be component, label, field or project", f)
 		}
 	}
-	for v, t := range m.Team.Map {
-		if strings.TrimSpace(t) == "" {
+	for _, v := range sortedKeys(m.Team.Map) {
+		if strings.TrimSpace(m.Team.Map[v]) == "" {
 			add(key+".team.map."+v, "names no team")
 		}
 	}
-	for name, s := range m.States.Statuses {
-		if _, err := ingest.ParseTicketState(s); err != nil {
+	for _, name := range sortedKeys(m.States.Statuses) {
+		if _, err := ingest.ParseTicketState(m.States.Statuses[name]); err != nil {
 			add(key+".states.statuses."+name, "%v", err)
 		}
 	}
-	for name, s := range m.States.Categories {
-		if _, err := ingest.ParseTicketState(s); err != nil {
+	for _, name := range sortedKeys(m.States.Categories) {
+		if _, err := ingest.ParseTicketState(m.States.Categories[name]); err != nil {
 			add(key+".states.categories."+name, "%v", err)
 		}
 	}

@@ -761,4 +761,21 @@ func TestDryRun(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `no field with id or name "Squad"`) {
 		t.Errorf("pull with a missing field: %v", err)
 	}
+
+	// Poll pulls at once, survives the failure, and ends with its context.
+	before := f.requestCount("GET /rest/api/3/field")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Poll(ctx, time.Hour) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for f.requestCount("GET /rest/api/3/field") == before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Poll = %v, want context.Canceled", err)
+	}
+	if f.requestCount("GET /rest/api/3/field") == before {
+		t.Error("Poll did not pull")
+	}
 }

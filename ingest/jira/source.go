@@ -289,6 +289,9 @@ func jql(in *Instance, lower time.Time, tz *time.Location) string {
 	return strings.Join(parts, " AND ") + " ORDER BY updated ASC, key ASC"
 }
 
+// epoch is the start of a first pull without Since.
+var epoch = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // pages runs the searches of one instance. Each search starts at the
 // minute of the last issue seen (JQL dates have minutes), so an issue
 // updated during the pull moves to a later page instead of shifting the
@@ -299,6 +302,9 @@ func (s *Source) pages(ctx context.Context, c *client, in *Instance, z *normaliz
 	opts Options, sum *Summary, st *ingest.State, advance bool) error {
 	src := in.source()
 	fields := z.fields()
+	if since.Before(epoch) {
+		since = epoch // nothing pulled yet: every issue
+	}
 	lower := since.In(tz).Truncate(time.Minute)
 	token, startAt := "", 0
 	seen := map[string]time.Time{}
@@ -352,7 +358,11 @@ func (s *Source) pages(ctx context.Context, c *client, in *Instance, z *normaliz
 				}
 			}
 		} else {
-			sum.Tickets += len(recs)
+			for _, r := range recs {
+				sum.Tickets++
+				sum.Transitions += len(r.transitions)
+				sum.Worklogs += len(r.worklogs)
+			}
 		}
 		for _, pe := range fresh {
 			seen[pe.is.Key] = pe.updated
