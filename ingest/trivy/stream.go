@@ -204,6 +204,11 @@ func (r *reader) object(ctx context.Context, p *path, fn func(key string) error)
 	if !ok || err != nil {
 		return err
 	}
+	return r.members(ctx, p, fn)
+}
+
+// members is object for an object whose "{" has been read.
+func (r *reader) members(ctx context.Context, p *path, fn func(key string) error) error {
 	for r.dec.More() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -228,6 +233,11 @@ func (r *reader) array(ctx context.Context, p *path, fn func(i int) error) error
 	if !ok || err != nil {
 		return err
 	}
+	return r.elements(ctx, p, fn)
+}
+
+// elements is array for an array whose "[" has been read.
+func (r *reader) elements(ctx context.Context, p *path, fn func(i int) error) error {
 	for i := 0; r.dec.More(); i++ {
 		if err := ctx.Err(); err != nil {
 			return err
