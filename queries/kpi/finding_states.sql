@@ -100,9 +100,9 @@ FROM
                   {{.Prefilter}}
             )
             GROUP BY finding_id
-        )
-        ANY LEFT JOIN ({{.Assets}}) USING asset
-    )
+        ) AS fs_l1
+        ANY LEFT JOIN ({{.Assets}}) AS fs_r1 USING asset
+    ) AS fs_l2
     ANY LEFT JOIN
     (
         -- Findings known exploited: by the catalog (from date_added) or by
@@ -117,20 +117,20 @@ FROM
                 SELECT finding_id, arrayJoin(arrayFilter(x -> x != '', arrayPushFront(aliases, cve))) AS cve
                 FROM findings
                 WHERE cve != '' OR notEmpty(aliases)
-            )
+            ) AS fs_l3
             ANY INNER JOIN
             (
                 SELECT cve, min(date_added) AS date_added, min(due_date) AS due_date
                 FROM kev
                 GROUP BY cve
-            ) USING cve
+            ) AS fs_r3 USING cve
             UNION ALL
             SELECT finding_id, toDateTime(0) AS added, toDateTime(0) AS due
             FROM findings
             WHERE kev = 1
         )
         GROUP BY finding_id
-    ) USING finding_id
+    ) AS fs_r2 USING finding_id
 )
 WHERE first_seen > toDateTime(0)
   AND status_end NOT IN (1, 3)

@@ -13,12 +13,12 @@ FROM
     SELECT source, ticket_key, started, seconds
     FROM worklogs FINAL
     WHERE empty(CAST(@users AS Array(String))) OR has(CAST(@users AS Array(String)), author)
-)
+) AS rt_l1
 ANY LEFT JOIN
 (
     SELECT source, ticket_key, kind, labels, team AS own_team, asset, severity
     FROM tickets FINAL
-) USING (source, ticket_key)
+) AS rt_r1 USING (source, ticket_key)
 UNION ALL
 SELECT source, team AS own_team, asset, severity, toUInt8(0) AS is_log,
     toUInt8(kind = 'toil' OR hasAny(labels, CAST(@triage_labels AS Array(String)))) AS is_toil,

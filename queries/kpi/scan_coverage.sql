@@ -50,7 +50,7 @@ GROUP BY pi, g, slice
             CAST(@req_by_tier AS Array(Array(String)))[tier + 1] AS req
         FROM ({{.Assets}})
         WHERE (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
-    )
+    ) AS sc_l1
     ANY LEFT JOIN
     (
         SELECT asset, pi,
@@ -61,7 +61,7 @@ GROUP BY pi, g, slice
         WHERE status = 'ok' AND counts = 1
           AND scan_time < CAST(@tos AS Array(DateTime))[pi]
         GROUP BY asset, pi
-    ) USING (asset, pi)
+    ) AS sc_r1 USING (asset, pi)
     WHERE ai > 0 AND active = 1 AND in_inventory = 1
       AND (empty(CAST(@asset_kinds AS Array(String))) OR has(CAST(@asset_kinds AS Array(String)), asset_kind))
       AND (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String)), team))

@@ -34,7 +34,7 @@ FROM
       AND (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String)), team))
       AND (empty(CAST(@f_teams AS Array(String))) OR has(CAST(@f_teams AS Array(String)), team))
       AND (empty(CAST(@f_bus AS Array(String))) OR has(CAST(@f_bus AS Array(String)), business_unit))
-)
+) AS tmc_l1
 ANY LEFT JOIN
 (
     SELECT asset, pi, toUInt8(1) AS modelled
@@ -44,5 +44,5 @@ ANY LEFT JOIN
       AND resolved < CAST(@tos AS Array(DateTime))[pi]
       AND resolved >= CAST(@tos AS Array(DateTime))[pi] - 31536000
     GROUP BY asset, pi
-) USING (asset, pi)
+) AS tmc_r1 USING (asset, pi)
 GROUP BY pi, g

@@ -26,7 +26,7 @@ FROM
         hist[ai].4 AS tier,
         toString(severity) AS severity_name,
         {{.Group}} AS g
-    FROM ({{.Rows}}) ANY LEFT JOIN ({{.Assets}}) USING asset
+    FROM ({{.Rows}}) AS ws_l1 ANY LEFT JOIN ({{.Assets}}) AS ws_r1 USING asset
 )
 WHERE (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String)), team))
   AND (empty(CAST(@f_teams AS Array(String))) OR has(CAST(@f_teams AS Array(String)), team))
