@@ -75,6 +75,12 @@ func TestJQL(t *testing.T) {
 	if got := jql(in, lower, mustLoad(t, "Europe/Berlin")); got != want {
 		t.Errorf("jql = %s\nwant  %s", got, want)
 	}
+	// 2021-10-31 01:30 UTC is 02:30 CET, a wall-clock time that also
+	// existed an hour earlier (CEST): the bound moves before the change.
+	want = `project in ("SEC", "INC") AND (labels = security) AND updated >= "2021-10-31 01:30" ORDER BY updated ASC, key ASC`
+	if got := jql(in, time.Date(2021, 10, 31, 1, 30, 0, 0, time.UTC), mustLoad(t, "Europe/Berlin")); got != want {
+		t.Errorf("jql at the DST change = %s\nwant  %s", got, want)
+	}
 	want = `(type = Bug) AND updated >= "2021-01-04 17:00" ORDER BY updated ASC, key ASC`
 	if got := jql(&Instance{JQL: " type = Bug "}, lower, time.UTC); got != want {
 		t.Errorf("jql = %s\nwant  %s", got, want)

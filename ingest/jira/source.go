@@ -285,7 +285,16 @@ func jql(in *Instance, lower time.Time, tz *time.Location) string {
 	if j := strings.TrimSpace(in.JQL); j != "" {
 		parts = append(parts, "("+j+")")
 	}
-	parts = append(parts, `updated >= "`+lower.In(tz).Format("2006-01-02 15:04")+`"`)
+	l := lower.In(tz)
+	_, before := l.Add(-2 * time.Hour).Zone()
+	_, after := l.Add(2 * time.Hour).Zone()
+	if before != after {
+		// Near a daylight saving change a wall-clock minute can be
+		// ambiguous, and Jira may read it an hour late: start earlier
+		// (what is read twice is skipped or rewritten unchanged).
+		l = l.Add(-2 * time.Hour)
+	}
+	parts = append(parts, `updated >= "`+l.Format("2006-01-02 15:04")+`"`)
 	return strings.Join(parts, " AND ") + " ORDER BY updated ASC, key ASC"
 }
 
