@@ -1,9 +1,9 @@
 package sarif
 
 // This file holds the JSON streaming helpers. The same file, apart from the
-// package clause and the format name, is kept in ingest/semgrep and
-// ingest/gitleaks: the three packages may not share an internal package yet
-// (see the package documentation).
+// package clause and the format name, is kept in ingest/sarif,
+// ingest/semgrep and ingest/gitleaks: the three packages may not share an
+// internal package yet.
 
 import (
 	"bytes"
@@ -294,6 +294,10 @@ func (s *stream) record() (json.RawMessage, int64, error) {
 		return nil, 0, s.fail(err)
 	}
 	start := s.dec.InputOffset() - int64(len(s.raw))
+	if int64(len(s.raw)) > s.maxRecord {
+		// Read ahead before the limit was set: the guard did not see it.
+		return nil, 0, s.errorf("", start, "value larger than %d bytes", s.maxRecord)
+	}
 	if end := longString(s.raw, s.maxString); end >= 0 {
 		return nil, 0, s.errorf(pathAt(s.raw, int64(end)), start+int64(end), "string longer than %d bytes", s.maxString)
 	}
