@@ -722,6 +722,7 @@ func TestDryRun(t *testing.T) {
 		t.Errorf("dry run saw %d tickets", sum.Tickets)
 	}
 	for _, want := range []string{
+		`issues updated since 1970-01-01T00:00:00Z`,
 		`30 tickets, 97 transitions, 41 worklogs, 7 findings would be written`,
 		`field: mapping.team.field: no field with id or name "Squad"`,
 		`status "Triage (retired)" (category none): seen 2 times, state new`,

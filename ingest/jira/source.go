@@ -197,6 +197,9 @@ func (s *Source) pull(ctx context.Context, c *client, in *Instance, opts Options
 		s.log.WarnContext(ctx, "jira pull starts after the watermark; the watermark will not move",
 			"source", src, "since", since, "watermark", st.Watermark)
 	}
+	if since.Before(epoch) {
+		since = epoch // nothing pulled yet: every issue
+	}
 	tz, err := s.zone(ctx, c, in)
 	if err != nil {
 		return sum, err
@@ -311,9 +314,6 @@ func (s *Source) pages(ctx context.Context, c *client, in *Instance, z *normaliz
 	opts Options, sum *Summary, st *ingest.State, advance bool) error {
 	src := in.source()
 	fields := z.fields()
-	if since.Before(epoch) {
-		since = epoch // nothing pulled yet: every issue
-	}
 	lower := since.In(tz).Truncate(time.Minute)
 	token, startAt := "", 0
 	seen := map[string]time.Time{}
