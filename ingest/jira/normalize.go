@@ -610,7 +610,7 @@ func (z *normalizer) team(t ingest.Ticket, f map[string]json.RawMessage) (string
 			for _, l := range t.Labels {
 				if p := z.m.Team.LabelPrefix; p == "" {
 					cands = append(cands, l)
-				} else if strings.HasPrefix(strings.ToLower(l), strings.ToLower(p)) {
+				} else if len(l) > len(p) && strings.EqualFold(l[:len(p)], p) {
 					cands = append(cands, l[len(p):])
 				}
 			}

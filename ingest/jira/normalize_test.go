@@ -3,6 +3,7 @@ package jira
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,78 @@ func TestFindingHistory(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMapping(t *testing.T) {
+	md := newMeta([]field{{ID: "customfield_7", Name: "Squad", Custom: true}}, []status{
+		{ID: "1", Name: "To Do", StatusCategory: statusCategory{Key: "new"}},
+		{ID: "5", Name: "Waiting", StatusCategory: statusCategory{Key: "indeterminate"}},
+	})
+	base := Mapping{
+		Kinds: []KindRule{
+			{Kind: "toil", Labels: []string{"toil"}},
+			{Kind: "vulnerability", Projects: []string{"SEC"}, IssueTypes: []string{"Vulnerability"}},
+			{Kind: "customer_escalation", Components: []string{"Escalations"}},
+		},
+		Team: Team{From: []string{"label", "field", "component", "project"}, Field: "Squad", LabelPrefix: "team-",
+			Map: map[string]string{"payments": "pay", "Blue": "blue-team", "SEC": "appsec"}},
+		States: States{Statuses: map[string]string{"Triage": "triaged"}, Contained: []string{"Mitigated"}},
+	}
+	for _, tc := range []struct {
+		name       string
+		key, typ   string
+		status     string
+		labels     []string
+		components []string
+		squad      any
+		mapping    func(*Mapping)
+		want       string // kind team state
+	}{
+		{name: "first rule wins", key: "SEC-1", typ: "Vulnerability", status: "To Do", labels: []string{"toil"}, want: "toil appsec new"},
+		{name: "every criterion of a rule", key: "SEC-2", typ: "Bug", status: "To Do", want: "other appsec new"},
+		{name: "component rule", key: "CS-1", typ: "Task", status: "Waiting", components: []string{"escalations"}, want: "customer_escalation  in_progress"},
+		{name: "label prefix before field", key: "SEC-3", typ: "Vulnerability", status: "Triage", labels: []string{"Team-Payments", "other"},
+			squad: map[string]any{"value": "Blue"}, want: "vulnerability pay triaged"},
+		{name: "field option", key: "SEC-4", typ: "Vulnerability", status: "Mitigated", squad: []any{map[string]any{"value": "Blue"}}, want: "vulnerability blue-team contained"},
+		{name: "unmapped values skipped", key: "X-1", typ: "Task", status: "Gone", labels: []string{"team-unknown"}, components: []string{"Legacy"}, want: "other  new"},
+		{name: "empty map takes values as they are", key: "X-2", typ: "Task", status: "To Do", components: []string{"Legacy"},
+			mapping: func(m *Mapping) { m.Team.Map = nil; m.Team.From = []string{"component"} }, want: "other Legacy new"},
+		{name: "category mapping overrides the default", key: "X-3", typ: "Task", status: "Waiting",
+			mapping: func(m *Mapping) { m.States.Categories = map[string]string{"indeterminate": "triaged"} }, want: "other  triaged"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base
+			m.Team.Map = maps.Clone(base.Team.Map)
+			if tc.mapping != nil {
+				tc.mapping(&m)
+			}
+			comps := []map[string]any{}
+			for _, c := range tc.components {
+				comps = append(comps, map[string]any{"name": c})
+			}
+			fields := map[string]any{
+				"summary": "x", "issuetype": map[string]any{"name": tc.typ},
+				"status":  map[string]any{"name": tc.status, "id": statusIDOf(md, tc.status)},
+				"created": "2021-01-01T00:00:00.000+0000", "updated": "2021-01-02T00:00:00.000+0000",
+				"labels": tc.labels, "components": comps, "customfield_7": tc.squad,
+			}
+			b, _ := json.Marshal(map[string]any{"key": tc.key, "fields": fields})
+			n := newNotes()
+			r, err := newNormalizer("jira:t", &m, md, n).normalize(envelope{Issue: b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("%s %s %s", r.ticket.Kind, r.ticket.Team, r.ticket.State)
+			if got != tc.want {
+				t.Errorf("kind team state = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func statusIDOf(md *meta, name string) string {
+	if s, ok := md.statusByName[strings.ToLower(name)]; ok {
+		return s.ID
+	}
+	return "999"
 }

@@ -135,12 +135,16 @@ type field struct {
 
 // status is an entry of /rest/api/{2,3}/status.
 type status struct {
-	ID             string `json:"id"`
-	Name           string `json:"name"`
-	StatusCategory struct {
-		Key  string `json:"key"`
-		Name string `json:"name"`
-	} `json:"statusCategory"`
+	ID             string         `json:"id"`
+	Name           string         `json:"name"`
+	StatusCategory statusCategory `json:"statusCategory"`
+}
+
+// statusCategory is Jira's coarse state of a status: key new,
+// indeterminate or done.
+type statusCategory struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
 }
 
 // myself is the part of /rest/api/{2,3}/myself the pull uses.

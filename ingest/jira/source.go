@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -158,6 +159,11 @@ func (s *Source) Pull(ctx context.Context, opts Options) (Summary, error) {
 		return Summary{}, errors.New("jira: a pull or renormalization is already running")
 	}
 	defer s.mu.Unlock()
+	for _, name := range opts.Instances {
+		if !slices.ContainsFunc(s.cfg.Instances, func(in Instance) bool { return strings.EqualFold(in.Name, name) }) {
+			return Summary{}, fmt.Errorf("jira: no instance named %q", name)
+		}
+	}
 	var total Summary
 	var errs []error
 	for i := range s.cfg.Instances {
