@@ -163,7 +163,9 @@ func at(s string) time.Time {
 	return t
 }
 
-func id(n int) string { return fmt.Sprintf("F8A2C1B3-4D5E-6F70-8192-A3B4C5D6E7F8@@notable@@5d41402abc4b2a76b9719d911017c5%02d", n) }
+func id(n int) string {
+	return fmt.Sprintf("F8A2C1B3-4D5E-6F70-8192-A3B4C5D6E7F8@@notable@@5d41402abc4b2a76b9719d911017c5%02d", n)
+}
 
 const (
 	bf      = "Access - Brute Force Access Behavior Detected - Rule"
