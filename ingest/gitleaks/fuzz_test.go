@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,7 +50,8 @@ func FuzzParse(f *testing.F) {
 		}
 		for i, x := range in {
 			f := got[i]
-			carried := strings.Join([]string{x.Commit + ":" + x.File + ":" + x.RuleID + ":", x.Description, x.Link, x.Fingerprint}, "\x00")
+			composite := x.Commit + ":" + x.File + ":" + x.RuleID + ":" + strconv.Itoa(f.Line)
+			carried := strings.Join([]string{composite, x.Description, x.Link, x.Fingerprint}, "\x00")
 			for _, v := range []string{x.Secret, x.Match} {
 				if v == "" || strings.Contains(carried, v) {
 					continue
