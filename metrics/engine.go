@@ -166,6 +166,12 @@ func (e *Engine) finish(d Definition, q Query, pl plan, c computed) Result {
 			slices.SortFunc(g.Curves, func(a, b Curve) int { return sliceOrder[a.Slice] - sliceOrder[b.Slice] })
 		}
 	}
+	if d.Name == "vuln_ttr_survival" {
+		markNotReached(r.Groups)
+		for i := range r.Trend {
+			markNotReached(r.Trend[i].Groups)
+		}
+	}
 	note := ""
 	switch {
 	case r.Provisional:
@@ -201,3 +207,15 @@ func (e *Engine) check(kpi string, p Period, groupBy string, f Filter) (Definiti
 }
 
 func (e *Engine) now() time.Time { return e.Now().UTC() }
+
+// markNotReached notes survival percentiles that the curve never reached.
+func markNotReached(gs []Group) {
+	for i := range gs {
+		for j := range gs[i].Values {
+			v := &gs[i].Values[j]
+			if (v.Measure == "median" || v.Measure == "p90") && v.Value == nil && v.N > 0 {
+				v.Note = "not_reached"
+			}
+		}
+	}
+}

@@ -80,7 +80,7 @@ func (e *Engine) OverdueTeams(ctx context.Context, q ListQuery) ([]TeamOverdue, 
 	if err != nil {
 		return nil, err
 	}
-	var out []TeamOverdue
+	out := []TeamOverdue{}
 	args := concat(periodArgs(pl.periods), filterArgs(q.Filter, q.Scope), e.cfg.SLA.DueArgs(), []any{limit})
 	if err := e.db.Select(ctx, &out, sql, args...); err != nil {
 		return nil, fmt.Errorf("overdue teams: %w", err)
@@ -127,7 +127,7 @@ func (e *Engine) NoisiestRules(ctx context.Context, q ListQuery) ([]RuleStat, er
 	if err != nil {
 		return nil, err
 	}
-	var out []RuleStat
+	out := []RuleStat{}
 	args := append(workArgs(pl, q.Filter, q.Scope), clickhouse.Named("benign_true", boolInt(e.cfg.BenignCountsAsTrue)), limit)
 	if err := e.db.Select(ctx, &out, sql, args...); err != nil {
 		return nil, fmt.Errorf("noisiest rules: %w", err)

@@ -20,6 +20,7 @@
 --                whose status_until (1970 = none) is <= T counts as none (0).
 --                false_positive (1) and duplicate (3) rows are dropped here.
 --   fixed_in     a fix event in [F, T); fix_time/sev_fix are the last one's
+--                (sev_fix = sev_end when none)
 --   fix_events   distinct fix times in [F, T); fix_reopened: how many of
 --                them a reopen follows within 60 days (5,184,000 s)
 --   team, business_unit, tier
@@ -64,7 +65,7 @@ FROM
         arrayFilter(e -> e.2 = 2 AND e.1 >= F, before) AS fixes,
         notEmpty(fixes) AS fixed_in,
         fixes[-1].1 AS fix_time,
-        fixes[-1].3 AS sev_fix,
+        if(fixed_in, fixes[-1].3, sev_end) AS sev_fix,
         arrayDistinct(arrayMap(e -> e.1, fixes)) AS fix_times,
         length(fix_times) AS fix_events,
         arrayCount(f -> arrayExists(e -> e.2 = 3 AND e.1 > f AND e.1 <= f + 5184000, ev), fix_times) AS fix_reopened,
