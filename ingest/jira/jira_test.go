@@ -663,6 +663,14 @@ func TestPullErrors(t *testing.T) {
 			}
 		},
 	}, {
+		name: "search ignores the order", cloud: false,
+		setup: func(f *fakeJira, cfg *jira.Config) { f.unordered = true },
+		check: func(t *testing.T, err error, f *fakeJira) {
+			if !strings.Contains(err.Error(), "is out of order") {
+				t.Errorf("err = %v", err)
+			}
+		},
+	}, {
 		name: "response too large", cloud: true,
 		setup: func(f *fakeJira, cfg *jira.Config) { cfg.MaxResponseBytes = 4096 },
 		check: func(t *testing.T, err error, f *fakeJira) {

@@ -340,11 +340,15 @@ func (s *Source) pages(ctx context.Context, c *client, in *Instance, z *normaliz
 			if err != nil {
 				return fmt.Errorf("search page %d, issue %d: %w", sum.Pages, i, err)
 			}
-			if pe.updated.Before(last) {
+			// Restarting at the minute of the latest issue needs the
+			// order to hold to the minute (JQL's precision), not finer.
+			if pe.updated.Before(last.In(tz).Truncate(time.Minute)) {
 				return fmt.Errorf("search page %d: issue %s is out of order (updated %s after %s): the search is not ordered by updated",
 					sum.Pages, pe.is.Key, pe.updated, last)
 			}
-			last = pe.updated
+			if pe.updated.After(last) {
+				last = pe.updated
+			}
 			if prev, ok := seen[pe.is.Key]; ok && prev.Equal(pe.updated) {
 				continue
 			}
