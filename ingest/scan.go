@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/secmetrics/secmetrics/queries"
@@ -103,7 +104,7 @@ type ScanInput struct {
 
 // MaxFindingsInMemory is how many findings a report may hold before the
 // store spools them to a temporary file while parsing.
-const MaxFindingsInMemory = 100_000
+const MaxFindingsInMemory = 20_000
 
 // IngestScan parses a complete report and applies it: findings it reports
 // are detected (new), reopened (fixed before) or unchanged; open findings of
@@ -570,28 +571,31 @@ func (r findingRow) keep(p prior, at time.Time) findingRow {
 	return r
 }
 
-// writer batches finding and event rows.
+// writer streams finding and event rows into open ClickHouse batches
+// (columnar: a row is copied into the batch's columns as it is appended, not
+// held as boxed values), sending each batch every batchRows rows.
 type writer struct {
 	s        *Store
 	ctx      context.Context
-	events   [][]any
-	findings [][]any
+	events   *batch
+	findings *batch
 	err      error
 }
 
-const batchRows = 50_000
+const batchRows = 100_000
 
-func newWriter(s *Store, ctx context.Context) *writer { return &writer{s: s, ctx: ctx} }
+func newWriter(s *Store, ctx context.Context) *writer {
+	return &writer{s: s, ctx: ctx,
+		events:   &batch{s: s, table: "finding_events", columns: queries.SQL("ingest/finding_events.columns")},
+		findings: &batch{s: s, table: "findings", columns: queries.SQL("ingest/findings.columns")}}
+}
 
 func (w *writer) event(e event) {
 	status := string(e.status)
 	if status == "" {
 		status = "none"
 	}
-	w.events = append(w.events, []any{e.id, e.at, string(e.typ), string(e.sev), status, zeroTime(e.until), e.asset, e.scanner, string(e.kind), e.source, e.scan, e.actor, e.reason, w.s.Now()})
-	if len(w.events) >= batchRows {
-		w.flushEvents()
-	}
+	w.append(w.events, e.id, e.at, string(e.typ), string(e.sev), status, zeroTime(e.until), e.asset, e.scanner, string(e.kind), e.source, e.scan, e.actor, e.reason, w.s.Now())
 }
 
 func (w *writer) finding(r findingRow, ver uint64) {
@@ -612,38 +616,92 @@ func (w *writer) finding(r findingRow, ver uint64) {
 	if branches == nil {
 		branches = []string{}
 	}
-	w.findings = append(w.findings, []any{
+	w.append(w.findings,
 		r.id, ver, r.source, r.asset, r.scanner, string(f.Kind), f.Key, f.KeySource, f.RuleID, truncate(f.Title, 1000),
 		string(f.Severity), f.OriginalSeverity, f.CVE, aliases, f.Package, f.InstalledVersion, f.FixedVersion,
 		f.File, uint32(max(f.Line, 0)), branches, f.EPSS, f.EPSSPercentile, b2u(f.HasEPSS), b2u(f.KEV),
 		r.state, status, truncate(f.StatusReason, 2000), zeroTime(f.StatusUntil), actor,
 		r.firstSeen, r.lastSeen, zeroTime(r.fixedAt), r.scan, f.URL, w.s.Now(),
-	})
-	if len(w.findings) >= batchRows {
-		w.flushFindings()
+	)
+}
+
+func (w *writer) append(b *batch, row ...any) {
+	if w.err != nil {
+		return
+	}
+	if err := b.append(w.ctx, row); err != nil {
+		w.err = err
+		return
+	}
+	if b.n >= batchRows {
+		w.err = b.send()
 	}
 }
 
-func (w *writer) flushEvents() {
-	if w.err == nil {
-		w.err = w.s.insert(w.ctx, "finding_events", queries.SQL("ingest/finding_events.columns"), w.events)
-	}
-	w.events = w.events[:0]
-}
-
-func (w *writer) flushFindings() {
-	if w.err == nil {
-		w.err = w.s.insert(w.ctx, "findings", queries.SQL("ingest/findings.columns"), w.findings)
-	}
-	w.findings = w.findings[:0]
-}
-
-// flush writes what is buffered; findings first, so a finding row exists
+// flush sends what is buffered; findings first, so a finding row exists
 // for every event once the events are visible.
 func (w *writer) flush() error {
-	w.flushFindings()
-	w.flushEvents()
+	if w.err == nil {
+		w.err = w.findings.send()
+	}
+	if w.err == nil {
+		w.err = w.events.send()
+	}
+	w.findings.abort()
+	w.events.abort()
 	return w.err
+}
+
+// batch is one open INSERT with an explicit column list.
+type batch struct {
+	s       *Store
+	table   string
+	columns string
+	b       driver.Batch
+	cancel  context.CancelFunc
+	n       int
+}
+
+func (b *batch) append(ctx context.Context, row []any) error {
+	if b.b == nil {
+		bctx, cancel := b.s.db.Context(ctx)
+		pb, err := b.s.db.Conn().PrepareBatch(bctx, "INSERT INTO "+b.table+" ("+b.columns+")")
+		if err != nil {
+			cancel()
+			return fmt.Errorf("insert %s: %w", b.table, queries.Clean(err))
+		}
+		b.b, b.cancel, b.n = pb, cancel, 0
+	}
+	if err := b.b.Append(row...); err != nil {
+		return fmt.Errorf("insert %s: %w", b.table, queries.Clean(err))
+	}
+	b.n++
+	return nil
+}
+
+func (b *batch) send() error {
+	if b.b == nil {
+		return nil
+	}
+	defer b.abort()
+	if b.b.Rows() != b.n {
+		return fmt.Errorf("insert %s: batch holds %d of %d rows", b.table, b.b.Rows(), b.n)
+	}
+	if err := b.b.Send(); err != nil {
+		return fmt.Errorf("insert %s: %w", b.table, queries.Clean(err))
+	}
+	return nil
+}
+
+// abort releases an unsent batch (a no-op after send).
+func (b *batch) abort() {
+	if b.b != nil {
+		if !b.b.IsSent() {
+			_ = b.b.Abort()
+		}
+		b.cancel()
+		b.b, b.cancel, b.n = nil, nil, 0
+	}
 }
 
 func zeroTime(t time.Time) time.Time {
