@@ -351,6 +351,10 @@ func TestFormatErrors(t *testing.T) {
 		t.Fatal("third vulnerability not found in the sample")
 	}
 	long := strings.Repeat("x", maxString+1)
+	// ArtifactType after more than maxPending vulnerabilities.
+	late := `{"SchemaVersion": 2, "Results": [{"Target": "t", "Class": "os-pkgs", "Vulnerabilities": [` +
+		strings.Repeat(`{"VulnerabilityID": "CVE-1", "PkgName": "p"},`, maxPending) +
+		`{"VulnerabilityID": "CVE-2", "PkgName": "p"}]}], "ArtifactType": "container_image"}`
 	tests := []struct {
 		name   string
 		report []byte
@@ -383,6 +387,7 @@ func TestFormatErrors(t *testing.T) {
 		{"trailing data", append(append([]byte{}, orig...), "{}"...), "", "unexpected data after the report"},
 		{"string too long", edit(t, orig, func(m map[string]any) { vulns(m, 0)[0].(map[string]any)["Title"] = long }),
 			"Results[0].Vulnerabilities[0].Title", "longer than the 1 MiB limit"},
+		{"too many waiting", []byte(late), "Results[0].Vulnerabilities[10000]", "more than 10000 findings come before ArtifactType"},
 		{"value too large", []byte(`{"SchemaVersion": 2, "Metadata": {"x": "` + strings.Repeat("y", maxValue+1) + `"}}`),
 			"Metadata", "value larger than 16 MiB"},
 	}
