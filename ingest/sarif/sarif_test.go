@@ -593,7 +593,7 @@ func TestFormatErrors(t *testing.T) {
 		{"two tools", Parser{}, `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"CodeQL"}},"results":[]},{"tool":{"driver":{"name":"Semgrep OSS"}},"results":[]}]}`,
 			"runs[1].tool.driver.name", `"semgrep" is not runs[0]'s "codeql"`},
 		{"long string in a record", Parser{MaxString: 100}, strings.Replace(valid, `{"text":"m"}`, `{"text":"`+strings.Repeat("a", 200)+`"}`, 1), "runs[0].results[0].message.text", "string longer than 100 bytes"},
-		{"long string token", Parser{MaxString: 100}, strings.Replace(valid, `"name":"ExampleTool"`, `"name":"`+strings.Repeat("a", 20000)+`"`, 1), "runs[0].tool.driver.name", "larger than"},
+		{"long string token", Parser{MaxString: 100}, strings.Replace(valid, `"name":"ExampleTool"`, `"name":"`+strings.Repeat("a", 20000)+`"`, 1), "runs[0].tool.driver.name", "string longer than 100 bytes"},
 		{"large record", Parser{MaxRecord: 1000}, strings.Replace(valid, `{"text":"m"}`, `{"text":"m","x":[`+strings.Repeat(`"aaaaaaaaaa",`, 200)+`1]}`, 1), "runs[0].results[0]", "larger than 1000 bytes"},
 		{"deep nesting in a skipped value", Parser{}, strings.Replace(valid, `"results":`, `"graphs":`+strings.Repeat("[", 600)+strings.Repeat("]", 600)+`,"results":`, 1), "runs[0].graphs", "nested deeper"},
 	}

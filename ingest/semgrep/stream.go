@@ -152,6 +152,9 @@ func (s *stream) fail(err error) error {
 func (s *stream) token() (json.Token, error) {
 	s.g.limit = s.maxString + 4096 // leading white space counts too
 	t, err := s.dec.Token()
+	if errors.Is(err, errTooLarge) {
+		return nil, s.errorf("", s.dec.InputOffset(), "string longer than %d bytes", s.maxString)
+	}
 	if err != nil {
 		return nil, s.fail(err)
 	}
