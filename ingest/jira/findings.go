@@ -20,13 +20,6 @@ var (
 	defaultDuplicate     = []string{"Duplicate"}
 )
 
-// finding is a vulnerability ticket as a tracked finding; Tracked is nil
-// when the ticket names no asset (the ticket is still stored, the finding
-// is not, and the dry run and the summary count it).
-type finding struct {
-	tracked *ingest.Tracked
-}
-
 // findingStatus maps a resolution or status name to a finding status.
 func (z *normalizer) findingStatus(name string) (ingest.Status, bool) {
 	if name == "" {
@@ -74,14 +67,18 @@ func (z *normalizer) isSeverityItem(it historyItem) bool {
 // difference left after the history (an issue created resolved, a
 // truncated history) is applied at the resolution date, else at the last
 // update.
-func (z *normalizer) finding(t ingest.Ticket, f map[string]json.RawMessage, hs []datedHistory) (*finding, error) {
+//
+// It returns nil when the ticket names no asset and no default asset is
+// configured: a finding needs one (the ticket is still stored, and the
+// notes count it).
+func (z *normalizer) finding(t ingest.Ticket, f map[string]json.RawMessage, hs []datedHistory) (*ingest.Tracked, error) {
 	asset := strings.TrimSpace(t.Asset)
 	if asset == "" {
 		asset = z.m.Findings.DefaultAsset
 	}
 	if asset == "" {
 		z.notes.missingAsset(t.Key)
-		return &finding{}, nil
+		return nil, nil
 	}
 	kind := ingest.DAST
 	if z.m.Findings.Kind != "" {
@@ -193,7 +190,7 @@ found:
 	if t.Severity != sev {
 		hist = append(hist, ingest.Change{Time: at(t.Updated), Type: ingest.SeverityChanged, Severity: t.Severity, Reason: t.OriginalSeverity})
 	}
-	return &finding{tracked: &ingest.Tracked{
+	return &ingest.Tracked{
 		Finding: ingest.Finding{
 			Key:              t.Key,
 			KeySource:        "jira:key",
@@ -208,7 +205,7 @@ found:
 		},
 		Scanner: Scanner,
 		History: hist,
-	}}, nil
+	}, nil
 }
 
 // fixedAt is the time of the last fix when the history ends fixed.

@@ -167,7 +167,7 @@ type record struct {
 	ticket      ingest.Ticket
 	transitions []ingest.Transition
 	worklogs    []ingest.Worklog
-	finding     *finding // vulnerability tickets only
+	finding     *ingest.Tracked // vulnerability tickets with an asset only
 }
 
 // normalize maps one envelope. Any malformed or missing required value is
@@ -333,7 +333,8 @@ func (z *normalizer) ticket(is issue, env envelope) (record, error) {
 	if t.Team, err = z.team(t, f); err != nil {
 		return record{}, err
 	}
-	t.State = z.state(st.ID, t.Status, t.StatusCategory)
+	var how string
+	t.State, how = z.mapsState(st.ID, t.Status, t.StatusCategory)
 
 	// History and worklogs.
 	hs, err := histories(is, env)
@@ -369,19 +370,16 @@ func (z *normalizer) ticket(is issue, env envelope) (record, error) {
 		return record{}, err
 	}
 	if t.Kind == ingest.TicketVulnerability {
-		fd, err := z.finding(t, f, hs)
-		if err != nil {
+		if rec.finding, err = z.finding(t, f, hs); err != nil {
 			return record{}, err
 		}
-		rec.finding = fd
 	}
 	rec.ticket = t
-	cs, how := z.mapsState(st.ID, t.Status, t.StatusCategory)
-	z.notes.status(t.Status, t.StatusCategory, cs, how)
+	z.notes.status(t.Status, t.StatusCategory, t.State, how)
 	z.notes.ticket(t)
 	z.notes.transitions += len(rec.transitions)
 	z.notes.worklogs += len(rec.worklogs)
-	if rec.finding != nil && rec.finding.tracked != nil {
+	if rec.finding != nil {
 		z.notes.findings++
 	}
 	return rec, nil

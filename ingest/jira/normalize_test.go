@@ -184,12 +184,12 @@ func TestFindingHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.finding == nil || r.finding.tracked == nil {
+			if r.finding == nil {
 				t.Fatal("no finding")
 			}
 			created := r.ticket.Created
 			var got []string
-			for _, c := range r.finding.tracked.History {
+			for _, c := range r.finding.History {
 				s := fmt.Sprintf("%s@%d", c.Type, int(c.Time.Sub(created).Hours()))
 				switch c.Type {
 				case ingest.Detected, ingest.SeverityChanged:

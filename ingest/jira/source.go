@@ -115,17 +115,22 @@ func (s *Summary) add(o Summary) {
 	s.Worklogs += o.Worklogs
 	s.NoAsset += o.NoAsset
 	s.Unmapped += o.Unmapped
-	s.Findings.Findings += o.Findings.Findings
-	s.Findings.New += o.Findings.New
-	s.Findings.Fixed += o.Findings.Fixed
-	s.Findings.Reopened += o.Findings.Reopened
-	s.Findings.Unchanged += o.Findings.Unchanged
+	addFindings(&s.Findings, o.Findings)
 	for k, v := range o.Watermarks {
 		if s.Watermarks == nil {
 			s.Watermarks = map[string]time.Time{}
 		}
 		s.Watermarks[k] = v
 	}
+}
+
+// addFindings adds the counts of o to dst.
+func addFindings(dst *ingest.Summary, o ingest.Summary) {
+	dst.Findings += o.Findings
+	dst.New += o.New
+	dst.Fixed += o.Fixed
+	dst.Reopened += o.Reopened
+	dst.Unchanged += o.Unchanged
 }
 
 func (s *Source) init() error {
@@ -589,8 +594,8 @@ func (s *Source) save(ctx context.Context, recs []record, sum *Summary) error {
 		tickets = append(tickets, r.ticket)
 		transitions = append(transitions, r.transitions...)
 		worklogs = append(worklogs, r.worklogs...)
-		if r.finding != nil && r.finding.tracked != nil {
-			tracked = append(tracked, *r.finding.tracked)
+		if r.finding != nil {
+			tracked = append(tracked, *r.finding)
 		}
 	}
 	if err := s.store.SaveTickets(ctx, tickets, transitions, worklogs); err != nil {
@@ -603,11 +608,7 @@ func (s *Source) save(ctx context.Context, recs []record, sum *Summary) error {
 	sum.Tickets += len(tickets)
 	sum.Transitions += len(transitions)
 	sum.Worklogs += len(worklogs)
-	sum.Findings.Findings += fs.Findings
-	sum.Findings.New += fs.New
-	sum.Findings.Fixed += fs.Fixed
-	sum.Findings.Reopened += fs.Reopened
-	sum.Findings.Unchanged += fs.Unchanged
+	addFindings(&sum.Findings, fs)
 	return nil
 }
 
