@@ -205,3 +205,23 @@ func trackedFromFinding(f Finding, m scanMeta, d Dispositions) Tracked {
 	sort.SliceStable(h, func(i, j int) bool { return h[i].Time.Before(h[j].Time) })
 	return Tracked{Finding: f, Scanner: m.scanner, History: h}
 }
+
+// IngestTrackedFindings applies findings that a source pulled with their own
+// lifecycle (a GitHub REST pull): each becomes a Tracked history as for a
+// lifecycle-carrying report file. source names the system on every event.
+func (s *Store) IngestTrackedFindings(ctx context.Context, source string, scan Scan, fs []Finding) (Summary, error) {
+	m := scanMeta{asset: scan.Asset, scanner: scan.Scanner, time: s.Now().Truncate(time.Second), tracked: true, format: scan.Format}
+	if !scan.Time.IsZero() {
+		m.time = scan.Time.UTC().Truncate(time.Second)
+	}
+	items := make([]Tracked, 0, len(fs))
+	for _, f := range fs {
+		if err := checkFinding(&f); err != nil {
+			return Summary{}, fmt.Errorf("finding %q: %w", f.Key, err)
+		}
+		items = append(items, trackedFromFinding(f, m, s.Dispositions))
+	}
+	sum, err := s.ApplyTracked(ctx, source, items)
+	sum.Format, sum.Scanner, sum.Asset, sum.Time = scan.Format, scan.Scanner, scan.Asset, m.time
+	return sum, err
+}

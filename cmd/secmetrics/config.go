@@ -29,6 +29,7 @@ type Config struct {
 	Log        LogConfig            `yaml:"log"`
 	Inventory  inventory.Config     `yaml:"inventory"`
 	Ingest     IngestConfig         `yaml:"ingest"`
+	GitHub     GitHubConfig         `yaml:"github"`
 }
 
 // LogConfig configures logging.
@@ -58,6 +59,7 @@ func defaults() Config {
 		Log:        LogConfig{Level: "info", Format: "json"},
 		Inventory:  inventory.Defaults(),
 		Ingest:     IngestConfig{Branches: []string{"main", "master"}, MaxUploadBytes: 512 << 20, MaxFileBytes: 8 << 30},
+		GitHub:     GitHubConfig{BaseURL: "https://api.github.com", TokenEnv: "GITHUB_TOKEN", Dependabot: true, CodeScanning: true, Interval: 6 * time.Hour},
 	}
 }
 
@@ -266,6 +268,7 @@ func (c *Config) check(getenv func(string) string) []string {
 	if c.Ingest.MaxFileBytes <= 0 {
 		problems = append(problems, "ingest.max_file_bytes: must be positive")
 	}
+	problems = append(problems, c.GitHub.check(getenv)...)
 	return problems
 }
 

@@ -19,6 +19,22 @@ func (e *env) ingest(args []string) error {
 	switch args[0] {
 	case "inventory":
 		return e.ingestInventory(args[1:])
+	case "scan":
+		return e.ingestScan(args[1:])
+	case "kev":
+		return e.ingestKEV(args[1:])
+	case "epss":
+		return e.ingestEPSS(args[1:])
+	case "github":
+		if len(args) != 1 {
+			return errors.New("usage: secmetrics ingest github")
+		}
+		d, err := e.open()
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return e.pullGitHub(e.store(d))
 	}
 	return fmt.Errorf("unknown ingest source %q", args[0])
 }

@@ -15,7 +15,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secmetrics/secmetrics/queries/chtest"
 )
+
+func TestMain(m *testing.M) { chtest.Main(m) }
 
 // childPIDs returns the pids of processes whose command line mentions dir.
 func childPIDs(t *testing.T, dir string) []int {
@@ -90,7 +94,9 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 	defer cancel()
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-config", cfgPath, "serve"}, io.Discard, &stderr, func(string) string { return "" }) }()
+	go func() {
+		done <- run(ctx, []string{"-config", cfgPath, "serve"}, io.Discard, &stderr, func(string) string { return "" })
+	}()
 	url := "http://" + addr + "/readyz"
 	waitStatus(t, url, 200, time.Minute)
 	if got := status("http://" + addr + "/healthz"); got != 200 {
