@@ -20,7 +20,7 @@ FROM
     FROM
     (
         SELECT pi, g, created, first_triage,
-            first_triage IS NOT NULL AND first_triage < T AS triaged,
+            if(first_triage IS NULL, 0, assumeNotNull(first_triage) < T) AS triaged,
             arrayJoin(['all', severity_name]) AS slice
         FROM ({{.Scope}})
         WHERE created >= F AND created < T

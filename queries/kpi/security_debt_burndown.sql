@@ -8,7 +8,7 @@
 -- Output per (pi, g): created, resolved.
 SELECT pi, g,
     countIf(created >= F AND created < T) AS created,
-    countIf(resolved IS NOT NULL AND resolved >= F AND resolved < T) AS resolved
+    countIf(resolved IS NOT NULL AND assumeNotNull(resolved) >= F AND assumeNotNull(resolved) < T) AS resolved
 FROM ({{.Scope}})
 WHERE kind = 'security_debt'
 GROUP BY pi, g
