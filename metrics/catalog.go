@@ -193,7 +193,7 @@ var catalog = []Definition{
 		Sources:    vulnSources, Tables: vulnTables, SQL: "kpi/vuln_findings.sql", GroupBys: allDims,
 	},
 	{
-		Name: "exploitable_backlog", Version: 1, Title: "Exploitable open findings", Unit: Count, Direction: LowerIsBetter,
+		Name: "exploitable_backlog", Version: 1, Title: "Exploitable open findings", Unit: Count, Direction: LowerIsBetter, Slices: "severity",
 		Definition: "Open at period end and (in KEV or EPSS ≥ 0.1, threshold configurable): the count, the sum of EPSS, and the probability that at least one is exploited in 30 days, 1 − ∏(1 − epss). KEV as known at the end (date_added), EPSS the latest score dated before the end (else the report's own score).",
 		Measures: []Measure{
 			cnt("count", LowerIsBetter, "open exploitable findings"),

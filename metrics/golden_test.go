@@ -47,6 +47,8 @@ type ScenarioQuery struct {
 	Limit     int            `yaml:"limit"`
 }
 
+func TestMain(m *testing.M) { chtest.Main(m) }
+
 func TestGolden(t *testing.T) {
 	dirs, err := filepath.Glob("../fixtures/*/scenario.yaml")
 	if err != nil || len(dirs) == 0 {

@@ -21,7 +21,10 @@ func TestDueSQLMatchesGo(t *testing.T) {
 	db := chtest.New(t)
 	ctx := context.Background()
 	expr := metrics.DueSQL(metrics.DueColumns{FirstSeen: "fs", LastReopen: "ro", Severity: "sev", Tier: "tier", KEV: "kev", KEVDue: "kdue"})
-	query := "SELECT " + expr + " AS due FROM (SELECT toDateTime(@fs, 'UTC') AS fs, toDateTime(@ro, 'UTC') AS ro, toUInt8(@sev) AS sev, toUInt8(@tier) AS tier, toUInt8(@kev) AS kev, toDateTime(@kdue, 'UTC') AS kdue)"
+	// One query per policy: the cases are bound as parallel arrays.
+	query := "SELECT " + expr + ` AS due FROM (
+		SELECT arrayJoin(arrayEnumerate(@c_fs)) AS i, @c_fs[i] AS fs, @c_ro[i] AS ro, toUInt8(@c_sev[i]) AS sev,
+			toUInt8(@c_tier[i]) AS tier, toUInt8(@c_kev[i]) AS kev, @c_kdue[i] AS kdue) ORDER BY i`
 	policies := []metrics.SLAPolicy{
 		{},
 		{KEVDueDateCap: true, RestartOnReopen: true},
@@ -29,43 +32,57 @@ func TestDueSQLMatchesGo(t *testing.T) {
 		{KEVSLA: "none", KEVDueDateCap: true},
 	}
 	fs := utc("2026-07-01T10:00:00Z")
+	epoch := time.Unix(0, 0).UTC()
 	sevs := []string{"unknown", "info", "low", "medium", "high", "critical"}
 	n := 0
 	for pi, p := range policies {
 		p = withDefaults(p)
+		var cFS, cRO, cKdue []time.Time
+		var cSev, cTier, cKev []int32
+		var want []time.Time
+		var names []string
 		for sc, sev := range sevs {
 			for tier := 0; tier <= 4; tier++ {
 				for _, kev := range []bool{false, true} {
 					for _, reopen := range []time.Time{{}, utc("2026-08-01T00:00:00Z")} {
 						for _, kdue := range []time.Time{{}, utc("2026-07-03T00:00:00Z")} {
-							in := metrics.DueInput{FirstSeen: fs, LastReopen: reopen, Severity: sev, Tier: tier, KEV: kev}
-							kdueEnd := time.Unix(0, 0).UTC()
-							if !kdue.IsZero() {
-								in.KEVDue = kdue
-								kdueEnd = kdue.AddDate(0, 0, 1)
-							}
-							ro := time.Unix(0, 0).UTC()
+							in := metrics.DueInput{FirstSeen: fs, LastReopen: reopen, Severity: sev, Tier: tier, KEV: kev, KEVDue: kdue}
+							ro, kdueEnd := epoch, epoch
 							if !reopen.IsZero() {
 								ro = reopen
 							}
-							var got time.Time
-							args := append(p.DueArgs(), clickhouse.Named("fs", fs), clickhouse.Named("ro", ro), clickhouse.Named("sev", sc),
-								clickhouse.Named("tier", tier), clickhouse.Named("kev", b2i(kev)), clickhouse.Named("kdue", kdueEnd))
-							if err := db.QueryRow(ctx, query, args, &got); err != nil {
-								t.Fatal(err)
+							if !kdue.IsZero() {
+								kdueEnd = kdue.AddDate(0, 0, 1)
 							}
-							want, ok := p.Due(in)
+							d, ok := p.Due(in)
 							if !ok {
-								want = time.Unix(0, 0).UTC()
+								d = epoch
 							}
-							if !got.Equal(want) {
-								t.Errorf("policy %d %s tier %d kev %v reopen %v kev due %v: SQL %s, Go %s", pi, sev, tier, kev, !reopen.IsZero(), !kdue.IsZero(), got, want)
-							}
-							n++
+							cFS, cRO, cKdue = append(cFS, fs), append(cRO, ro), append(cKdue, kdueEnd)
+							cSev, cTier, cKev = append(cSev, int32(sc)), append(cTier, int32(tier)), append(cKev, int32(b2i(kev)))
+							want = append(want, d)
+							names = append(names, fmt.Sprintf("policy %d %s tier %d kev %v reopen %v kev due %v", pi, sev, tier, kev, !reopen.IsZero(), !kdue.IsZero()))
 						}
 					}
 				}
 			}
+		}
+		var rows []struct {
+			Due time.Time `ch:"due"`
+		}
+		args := append(p.DueArgs(), clickhouse.Named("c_fs", cFS), clickhouse.Named("c_ro", cRO), clickhouse.Named("c_kdue", cKdue),
+			clickhouse.Named("c_sev", cSev), clickhouse.Named("c_tier", cTier), clickhouse.Named("c_kev", cKev))
+		if err := db.Select(ctx, &rows, query, args...); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(want) {
+			t.Fatalf("policy %d: %d rows, want %d", pi, len(rows), len(want))
+		}
+		for i, r := range rows {
+			if !r.Due.Equal(want[i]) {
+				t.Errorf("%s: SQL %s, Go %s", names[i], r.Due, want[i])
+			}
+			n++
 		}
 	}
 	t.Logf("%d cases agree", n)
