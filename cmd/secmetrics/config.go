@@ -16,6 +16,7 @@ import (
 	"github.com/secmetrics/secmetrics/api"
 	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/ingest/inventory"
+	"github.com/secmetrics/secmetrics/ingest/jira"
 	"github.com/secmetrics/secmetrics/queries"
 )
 
@@ -30,6 +31,7 @@ type Config struct {
 	Inventory  inventory.Config     `yaml:"inventory"`
 	Ingest     IngestConfig         `yaml:"ingest"`
 	GitHub     GitHubConfig         `yaml:"github"`
+	Jira       jira.Config          `yaml:"jira"`
 }
 
 // LogConfig configures logging.
@@ -269,6 +271,17 @@ func (c *Config) check(getenv func(string) string) []string {
 		problems = append(problems, "ingest.max_file_bytes: must be positive")
 	}
 	problems = append(problems, c.GitHub.check(getenv)...)
+	if len(c.Jira.Instances) > 0 { // Jira is optional: validated when configured
+		errs := c.Jira.Validate()
+		add(errs)
+		if err := c.Jira.Resolve(getenv, os.ReadFile); len(errs) == 0 && err != nil {
+			if joined, ok := err.(interface{ Unwrap() []error }); ok {
+				add(joined.Unwrap())
+			} else {
+				problems = append(problems, err.Error())
+			}
+		}
+	}
 	return problems
 }
 

@@ -25,6 +25,8 @@ func (e *env) ingest(args []string) error {
 		return e.ingestKEV(args[1:])
 	case "epss":
 		return e.ingestEPSS(args[1:])
+	case "jira":
+		return e.ingestJira(args[1:])
 	case "github":
 		if len(args) != 1 {
 			return errors.New("usage: secmetrics ingest github")
