@@ -96,10 +96,12 @@ func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupB
 			continue
 		}
 		d, _ := Lookup(k)
+		start := time.Now()
 		ts, err := e.vulnPass(ctx, pl, gb(d), f, s)
 		if err != nil {
 			return nil, err
 		}
+		e.log.Debug("kpi computed", "kpi", "vulnerability pass", "periods", len(pl.periods), "duration", time.Since(start))
 		for _, k := range vulnKPIs {
 			if want[k] {
 				out[k] = computed{t: ts[k]}
@@ -119,10 +121,12 @@ func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupB
 		if !ok {
 			return nil, fmt.Errorf("metrics: no implementation for %s", d.ID)
 		}
+		start := time.Now()
 		c, err := fn(ctx, d, pl, gb(d), f, s)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.ID, err)
 		}
+		e.log.Debug("kpi computed", "kpi", d.ID, "periods", len(pl.periods), "duration", time.Since(start))
 		out[d.Name] = c
 	}
 	return out, nil

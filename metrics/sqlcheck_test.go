@@ -124,10 +124,13 @@ func TestSQLRunsEverywhere(t *testing.T) {
 	if _, err := e.ExploitableFindings(ctx, lq); err != nil {
 		t.Fatal(err)
 	}
-	if !*chdbCheck {
-		return
+	dir := os.Getenv("SECMETRICS_SQL_DUMP") // keep the bound statements for study
+	if dir == "" {
+		if !*chdbCheck {
+			return
+		}
+		dir = t.TempDir()
 	}
-	dir := t.TempDir()
 	schema := filepath.Join(dir, "0000_schema.sql")
 	if err := os.WriteFile(schema, []byte(schemaForCheck(t)), 0o600); err != nil {
 		t.Fatal(err)
@@ -139,6 +142,9 @@ func TestSQLRunsEverywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 		files = append(files, f)
+	}
+	if !*chdbCheck {
+		return
 	}
 	out, err := exec.Command("../../shared/tools/chdb-check", files...).CombinedOutput()
 	t.Logf("chdb-check: %s", out)
