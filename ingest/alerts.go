@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
@@ -470,8 +471,11 @@ type AlertConfig struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxResponseBytes bounds each response body (and each imported file).
 	// 0 means 64 MiB.
-	MaxResponseBytes int64        `yaml:"max_response_bytes"`
-	Mapping          AlertMapping `yaml:"mapping"`
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// PollInterval is how often `serve` pulls (PollAlerts); 0 disables
+	// polling, otherwise at least one minute.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	Mapping      AlertMapping  `yaml:"mapping"`
 }
 
 var alertInstanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -494,6 +498,9 @@ func (c AlertConfig) Validate(path string) []error {
 	}
 	if c.MaxResponseBytes < 0 {
 		errs = append(errs, fmt.Errorf("%s.max_response_bytes: must not be negative", path))
+	}
+	if c.PollInterval != 0 && c.PollInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("%s.poll_interval: must be at least 1m (or 0 to disable polling)", path))
 	}
 	return append(errs, c.Mapping.Validate(path+".mapping")...)
 }
@@ -658,9 +665,11 @@ func (s *Store) PullAlerts(ctx context.Context, p AlertPull, opts PullOptions) (
 }
 
 // ImportAlerts writes the alerts read from one file, all or nothing
-// (SaveAlerts checks every alert before writing any). It does not touch
-// the source's watermark: a file is not a complete read of the source.
-func (s *Store) ImportAlerts(ctx context.Context, source string, alerts []Alert) (AlertSummary, error) {
+// (SaveAlerts checks every alert before writing any), and records the
+// import in the source's ingest state (last success and item count, so
+// that data freshness sees it) without touching its watermark or last
+// error: a file is not a complete read of the source.
+func (s *Store) ImportAlerts(ctx context.Context, source, sourceType string, alerts []Alert) (AlertSummary, error) {
 	sum := NewAlertSummary(source)
 	for i := range alerts {
 		if alerts[i].Source == "" {
@@ -672,7 +681,48 @@ func (s *Store) ImportAlerts(ctx context.Context, source string, alerts []Alert)
 		return sum, err
 	}
 	sum.Written = len(alerts)
+	st, err := s.State(ctx, source)
+	if err != nil {
+		return sum, err
+	}
+	st.SourceType, st.LastSuccess = sourceType, s.Now()
+	st.Items += uint64(len(alerts))
+	if st.LastAttempt.IsZero() {
+		st.LastAttempt = st.LastSuccess
+	}
+	if err := s.SaveState(ctx, st); err != nil {
+		return sum, fmt.Errorf("record import of %s: %w", source, err)
+	}
 	return sum, nil
+}
+
+// PollAlerts runs pull now and then every interval until ctx is cancelled,
+// and then returns ctx's error: the loop `serve` runs per alert source. A
+// failed pull (already recorded in the ingest state by the pull) is logged
+// with name and retried at the next interval; it never ends the loop.
+func PollAlerts(ctx context.Context, every time.Duration, log *slog.Logger, name string, pull func(context.Context, PullOptions) (AlertSummary, error)) error {
+	if every <= 0 {
+		return fmt.Errorf("%s: no poll interval", name)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		sum, err := pull(ctx, PullOptions{})
+		if err != nil && ctx.Err() == nil {
+			log.ErrorContext(ctx, "alert poll failed", "source", name, "error", err, "alerts", sum.Read)
+		} else if err == nil {
+			log.InfoContext(ctx, "alert poll done", "source", name, "alerts", sum.Written)
+		}
+		t.Reset(every)
+	}
 }
 
 // AlertSummary counts what one pull or import read and wrote. Counts are

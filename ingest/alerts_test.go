@@ -271,3 +271,39 @@ func TestPullAlertsLifecycle(t *testing.T) {
 		t.Errorf("dry run output %q, %v", out.String(), err)
 	}
 }
+
+func TestImportAlertsRecordsState(t *testing.T) {
+	s := ingest.NewStore(chtest.New(t), nil)
+	ctx := context.Background()
+	if err := s.Failed(ctx, "test:main", "test", errors.New("503 from upstream")); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.ImportAlerts(ctx, "test:main", "test", []ingest.Alert{sampleAlert("a"), sampleAlert("b")})
+	if err != nil || sum.Written != 2 {
+		t.Fatalf("import: %+v, %v", sum, err)
+	}
+	st, _ := s.State(ctx, "test:main")
+	// Freshness sees the import; the pull's error and the watermark stay.
+	if st.LastSuccess.IsZero() || st.Items != 2 || !st.Watermark.IsZero() || st.LastError != "503 from upstream" {
+		t.Errorf("state after import: %+v", st)
+	}
+}
+
+func TestPollAlerts(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	calls := 0
+	err := ingest.PollAlerts(ctx, time.Millisecond, nil, "test:main", func(context.Context, ingest.PullOptions) (ingest.AlertSummary, error) {
+		calls++
+		if calls == 3 {
+			cancel()
+		}
+		return ingest.AlertSummary{}, errors.New("down") // a failure never ends the loop
+	})
+	if !errors.Is(err, context.Canceled) || calls != 3 {
+		t.Errorf("PollAlerts = %v after %d pulls", err, calls)
+	}
+	if err := ingest.PollAlerts(ctx, 0, nil, "x", nil); err == nil {
+		t.Error("no error for a zero interval")
+	}
+}

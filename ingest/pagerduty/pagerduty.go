@@ -301,7 +301,7 @@ func (s *Source) Import(ctx context.Context, r io.Reader, name string) (ingest.A
 		}
 		alerts = append(alerts, a)
 	}
-	sum, err := s.store.ImportAlerts(ctx, s.Name(), alerts)
+	sum, err := s.store.ImportAlerts(ctx, s.Name(), System, alerts)
 	if err != nil {
 		return sum, fmt.Errorf("import %s: %w", name, err)
 	}

@@ -156,7 +156,7 @@ func (s *Source) Import(ctx context.Context, r io.Reader, name string) (ingest.A
 	if len(alerts) == 0 {
 		return ingest.AlertSummary{}, fmt.Errorf("import %s: no notables", name)
 	}
-	sum, err := s.store.ImportAlerts(ctx, s.Name(), alerts)
+	sum, err := s.store.ImportAlerts(ctx, s.Name(), System, alerts)
 	if err != nil {
 		return sum, fmt.Errorf("import %s: %w", name, err)
 	}

@@ -177,7 +177,7 @@ func (s *Source) Import(ctx context.Context, r io.Reader, name string) (ingest.A
 	if err != nil {
 		return ingest.AlertSummary{}, fmt.Errorf("import %s: %w", name, err)
 	}
-	sum, err := s.store.ImportAlerts(ctx, s.Name(), alerts)
+	sum, err := s.store.ImportAlerts(ctx, s.Name(), System, alerts)
 	if err != nil {
 		return sum, fmt.Errorf("import %s: %w", name, err)
 	}
