@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,10 +243,9 @@ func TestPull(t *testing.T) {
 	store := ingest.NewStore(chtest.New(t), nil)
 	src, sl := newSource(t, config(ts.URL), store, 3)
 	// The second page of the last window is rate limited once.
-	limited := false
+	var limited atomic.Bool
 	srv.hook = func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path == "/incidents" && r.URL.Query().Get("offset") == "2" && !limited {
-			limited = true
+		if r.URL.Path == "/incidents" && r.URL.Query().Get("offset") == "2" && !limited.Swap(true) {
 			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(http.StatusTooManyRequests)
 			fmt.Fprint(w, `{"error":{"message":"Rate Limit Exceeded","code":2020}}`)
@@ -310,9 +310,10 @@ func TestPullResumesAfterServerError(t *testing.T) {
 	srv, ts := newServer(t)
 	store := ingest.NewStore(chtest.New(t), nil)
 	src, sl := newSource(t, config(ts.URL), store, 2)
-	broken := true
+	var broken atomic.Bool
+	broken.Store(true)
 	srv.hook = func(w http.ResponseWriter, r *http.Request) bool {
-		if broken && strings.HasPrefix(r.URL.Path, "/incidents/PFK2L7Q/notes") {
+		if broken.Load() && strings.HasPrefix(r.URL.Path, "/incidents/PFK2L7Q/notes") {
 			w.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprint(w, `{"error":{"message":"Internal Server Error","code":2000}}`)
 			return true
@@ -331,7 +332,7 @@ func TestPullResumesAfterServerError(t *testing.T) {
 	if !st.Watermark.IsZero() || !strings.Contains(st.LastError, "500") {
 		t.Errorf("state after failure: %+v", st)
 	}
-	broken = false
+	broken.Store(false)
 	if _, err := src.Pull(ctx, ingest.PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
