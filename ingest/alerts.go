@@ -308,15 +308,17 @@ func (s *Store) Alerts(ctx context.Context, source string) ([]Alert, error) {
 // history use it to carry values over from earlier pulls.
 func (s *Store) AlertsByID(ctx context.Context, source string, ids []string) (map[string]Alert, error) {
 	out := make(map[string]Alert, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	list, err := s.readAlerts(ctx, source, queries.SQL("ingest/alerts_by_id.sql"), source, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range list {
-		out[a.ID] = a
+	// The ids are bound into the query text: chunks keep it well under
+	// ClickHouse's max_query_size (256 KiB).
+	const chunk = 1000
+	for start := 0; start < len(ids); start += chunk {
+		list, err := s.readAlerts(ctx, source, queries.SQL("ingest/alerts_by_id.sql"), source, ids[start:min(start+chunk, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range list {
+			out[a.ID] = a
+		}
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,26 @@ func TestPollAlerts(t *testing.T) {
 	}
 	if err := ingest.PollAlerts(ctx, 0, nil, "x", nil); err == nil {
 		t.Error("no error for a zero interval")
+	}
+}
+
+func TestAlertsByIDManyIDs(t *testing.T) {
+	s := ingest.NewStore(chtest.New(t), nil)
+	ctx := context.Background()
+	var batch []ingest.Alert
+	var ids []string
+	for i := range 2500 {
+		id := fmt.Sprintf("5e7c0a11-4b2d-4f6a-9c3e-%012d", i)
+		a := sampleAlert(id)
+		a.Raw = nil
+		batch = append(batch, a)
+		ids = append(ids, id)
+	}
+	if err := s.SaveAlerts(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AlertsByID(ctx, "test:main", append(ids, "missing"))
+	if err != nil || len(got) != 2500 {
+		t.Fatalf("AlertsByID: %d alerts, %v", len(got), err)
 	}
 }
