@@ -156,7 +156,7 @@ var catalog = []Definition{
 			cnt("events", Neutral, "findings fixed (events)"),
 			cnt("censored", Neutral, "findings still open (censored)"),
 		},
-		Sources: vulnSources, Tables: vulnTables, SQL: "kpi/vuln_ttr_survival.sql", GroupBys: allDims,
+		Sources: vulnSources, Tables: vulnTables, SQL: "kpi/vuln_findings.sql", GroupBys: allDims,
 	},
 	{
 		Name: "sla_adherence", Version: 1, Title: "Remediation within SLA", Unit: Percent, Direction: HigherIsBetter, Slices: "severity",

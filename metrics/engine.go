@@ -35,9 +35,9 @@ func (e *Engine) Compute(ctx context.Context, q Query) (Result, error) {
 
 // Scorecard computes every KPI of the catalog for q.Period and its previous
 // period, in as few queries as the sources allow: one pass over
-// finding_events for mttr, SLA, backlog, reopen and secrets of both
-// periods, one each for survival and exploitable backlog, and one per
-// alert, ticket and coverage KPI.
+// finding_events for mttr, survival, SLA, backlog, reopen and secrets of
+// both periods, one for the exploitable backlog, and one per alert, ticket
+// and coverage KPI.
 func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, error) {
 	defs := Catalog()
 	if _, err := e.check(defs[0].ID, q.Period, "", q.Filter); err != nil {
@@ -104,7 +104,7 @@ func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupB
 		e.log.Debug("kpi computed", "kpi", "vulnerability pass", "periods", len(pl.periods), "duration", time.Since(start))
 		for _, k := range vulnKPIs {
 			if want[k] {
-				out[k] = computed{t: ts[k]}
+				out[k] = ts[k]
 			}
 		}
 		break
@@ -136,7 +136,6 @@ type runner func(ctx context.Context, d Definition, pl plan, groupBy string, f F
 
 func (e *Engine) runners() map[string]runner {
 	return map[string]runner{
-		"vuln_ttr_survival":                 e.survival,
 		"exploitable_backlog":               e.exploitable,
 		"scan_coverage":                     e.coverage,
 		"threat_model_coverage":             e.threatModels,

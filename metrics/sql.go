@@ -43,6 +43,8 @@ type tmplData struct {
 	Group, DueEnd, DueFix, Prefilter, States, Assets, Rows, Scope string
 	// List selects a statement's drill-down form (one row per item).
 	List bool
+	// Restart is SLAPolicy.RestartOnReopen.
+	Restart bool
 }
 
 // render returns the statement kpi/<name>.sql with its template fields;
@@ -64,7 +66,7 @@ func render(name string, d tmplData) (string, error) {
 }
 
 // statesSQL renders a vulnerability statement over kpi/finding_states.sql.
-func statesSQL(name, group, prefilter string, list bool) (string, error) {
+func (e *Engine) statesSQL(name, group, prefilter string, list bool) (string, error) {
 	states, err := render("finding_states.sql", tmplData{
 		Group: group,
 		DueEnd: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_end", Severity: "sev_end",
@@ -72,6 +74,7 @@ func statesSQL(name, group, prefilter string, list bool) (string, error) {
 		DueFix: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_fix", Severity: "sev_fix",
 			Tier: "tier_fix", KEV: "kev_fix", KEVDue: "kev_due"}),
 		Prefilter: prefilter,
+		Restart:   e.cfg.SLA.RestartOnReopen,
 	})
 	if err != nil {
 		return "", err

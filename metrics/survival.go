@@ -1,10 +1,5 @@
 package metrics
 
-import (
-	"context"
-	"fmt"
-)
-
 // KMRow is one distinct duration of a Kaplan–Meier sample: how many
 // findings were fixed (events) and how many were still open (censored)
 // after exactly Seconds.
@@ -44,48 +39,45 @@ func KaplanMeier(rows []KMRow) (points []SurvivalPoint, median, p90 float64, med
 	return points, median, p90, medianOK, p90OK
 }
 
-// survival computes vuln_ttr_survival from grouped durations.
-func (e *Engine) survival(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := statesSQL("vuln_ttr_survival.sql", groupExpr("findings", groupBy, d), "", false)
-	if err != nil {
-		return computed{}, err
+// maxCurvePoints caps the steps of a survival curve in a result.
+const maxCurvePoints = 400
+
+// survival fills vuln_ttr_survival for one (period, group, slice) from the
+// grouped durations of kpi/vuln_findings.sql: d[i] seconds with n[i] =
+// events + censored × 2^32.
+func survival(c computed, k cellKey, d []uint32, n []uint64) {
+	if len(d) == 0 {
+		return
 	}
-	var rows []struct {
-		PI       uint32 `ch:"pi"`
-		G        string `ch:"g"`
-		Slice    string `ch:"slice"`
-		D        int64  `ch:"d"`
-		Events   uint64 `ch:"events"`
-		Censored uint64 `ch:"censored"`
+	rows := make([]KMRow, len(d))
+	var total, ev, cens uint64
+	for i := range d {
+		rows[i] = KMRow{Seconds: float64(d[i]), Events: n[i] & (1<<32 - 1), Censored: n[i] >> 32}
+		total += rows[i].Events + rows[i].Censored
+		ev += rows[i].Events
+		cens += rows[i].Censored
 	}
-	if err := e.db.Select(ctx, &rows, sql, concat(periodArgs(pl.periods), filterArgs(f, s), e.cfg.SLA.DueArgs())...); err != nil {
-		return computed{}, fmt.Errorf("survival: %w", err)
+	pts, med, p90, medOK, p90OK := KaplanMeier(rows)
+	c.t.set(k.pi, k.g, k.slice, "median", reached(med, medOK), total)
+	c.t.set(k.pi, k.g, k.slice, "p90", reached(p90, p90OK), total)
+	c.t.set(k.pi, k.g, k.slice, "events", num(float64(ev)), ev)
+	c.t.set(k.pi, k.g, k.slice, "censored", num(float64(cens)), cens)
+	c.curves[k] = Curve{Slice: k.slice, Points: thin(pts, maxCurvePoints)}
+}
+
+// thin keeps at most max steps of a curve: every step when it has that
+// few, else evenly spaced steps plus the first and last. S(t) stays exact
+// at every kept step; the dropped steps' counts are not merged into them.
+func thin(pts []SurvivalPoint, max int) []SurvivalPoint {
+	if len(pts) <= max {
+		return pts
 	}
-	samples := map[cellKey][]KMRow{}
-	var order []cellKey
-	for _, r := range rows {
-		k := cellKey{int(r.PI) - 1, r.G, r.Slice}
-		if _, ok := samples[k]; !ok {
-			order = append(order, k)
-		}
-		samples[k] = append(samples[k], KMRow{Seconds: float64(r.D), Events: r.Events, Censored: r.Censored})
+	out := make([]SurvivalPoint, 0, max)
+	step := float64(len(pts)-1) / float64(max-1)
+	for i := 0; i < max; i++ {
+		out = append(out, pts[int(float64(i)*step+0.5)])
 	}
-	c := computed{t: table{}, curves: map[cellKey]Curve{}}
-	for _, k := range order {
-		pts, med, p90, medOK, p90OK := KaplanMeier(samples[k])
-		var n, ev, cens uint64
-		for _, r := range samples[k] {
-			n += r.Events + r.Censored
-			ev += r.Events
-			cens += r.Censored
-		}
-		c.t.set(k.pi, k.g, k.slice, "median", reached(med, medOK), n)
-		c.t.set(k.pi, k.g, k.slice, "p90", reached(p90, p90OK), n)
-		c.t.set(k.pi, k.g, k.slice, "events", num(float64(ev)), ev)
-		c.t.set(k.pi, k.g, k.slice, "censored", num(float64(cens)), cens)
-		c.curves[k] = Curve{Slice: k.slice, Points: pts}
-	}
-	return c, nil
+	return out
 }
 
 func reached(sec float64, ok bool) *float64 {

@@ -30,10 +30,12 @@ type vulnRow struct {
 	SecretNew   uint64    `ch:"secret_new"`
 	RotateN     uint64    `ch:"rotate_n"`
 	RotateP     []float64 `ch:"rotate_p"`
+	KMD         []uint32  `ch:"km_d"`
+	KMN         []uint64  `ch:"km_n"`
 }
 
 // vulnKPIs are the KPIs kpi/vuln_findings.sql computes together.
-var vulnKPIs = []string{"vuln_mttr", "sla_adherence", "vuln_backlog", "reopen_rate", "secrets_exposure"}
+var vulnKPIs = []string{"vuln_mttr", "vuln_ttr_survival", "sla_adherence", "vuln_backlog", "reopen_rate", "secrets_exposure"}
 
 const (
 	secondsPerDay  = 86400.0
@@ -42,10 +44,10 @@ const (
 )
 
 // vulnPass runs kpi/vuln_findings.sql for the periods of pl and returns
-// one table per KPI of vulnKPIs.
-func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter, s Scope) (map[string]table, error) {
+// the result of every KPI of vulnKPIs.
+func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter, s Scope) (map[string]computed, error) {
 	d, _ := Lookup("vuln_mttr")
-	sql, err := statesSQL("vuln_findings.sql", groupExpr("findings", groupBy, d), "", false)
+	sql, err := e.statesSQL("vuln_findings.sql", groupExpr("findings", groupBy, d), "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -54,14 +56,15 @@ func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter
 	if err := e.db.Select(ctx, &rows, sql, args...); err != nil {
 		return nil, fmt.Errorf("vulnerability KPIs: %w", err)
 	}
-	out := map[string]table{}
+	out := map[string]computed{}
 	for _, k := range vulnKPIs {
-		out[k] = table{}
+		out[k] = computed{t: table{}}
 	}
+	out["vuln_ttr_survival"] = computed{t: table{}, curves: map[cellKey]Curve{}}
 	for _, r := range rows {
 		pi := int(r.PI) - 1
 		days := pl.periods[pi].Days()
-		set := func(kpi, m string, v *float64, n uint64) { out[kpi].set(pi, r.G, r.Slice, m, v, n) }
+		set := func(kpi, m string, v *float64, n uint64) { out[kpi].t.set(pi, r.G, r.Slice, m, v, n) }
 		count := func(kpi, m string, c uint64) { set(kpi, m, num(float64(c)), c) }
 
 		p50, p90 := pcts(r.MTTRP, r.MTTRN)
@@ -91,6 +94,8 @@ func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter
 		r50, r90 := pcts(r.RotateP, r.RotateN)
 		set("secrets_exposure", "rotate_p50", scale(r50, secondsPerHour), r.RotateN)
 		set("secrets_exposure", "rotate_p90", scale(r90, secondsPerHour), r.RotateN)
+
+		survival(out["vuln_ttr_survival"], cellKey{pi, r.G, r.Slice}, r.KMD, r.KMN)
 	}
 	return out, nil
 }

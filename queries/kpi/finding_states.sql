@@ -4,12 +4,15 @@
 -- aggregates. It is a fragment, included by the kpi/*.sql files that say so.
 --
 -- One row per (finding, period) for the periods [@froms[pi], @tos[pi]):
--- each finding's events are read once (grouped into a sorted array) and
--- evaluated at every period end, so a trend or a current/previous pair costs
--- one pass over finding_events. Only events with event_time < end count,
--- except the reopen look-ahead (60 days after a fix, up to @horizon).
--- Identical duplicate events (before merges) do not change any state and
--- fix events are counted distinct by time.
+-- each finding's events are read once and grouped into sorted arrays (all
+-- events; lifecycle events; distinct fixes; distinct reopens), with what
+-- does not depend on the period computed once per finding (the first
+-- detection; for each fix whether a reopen followed within 60 days). Each
+-- period end then only counts array prefixes (events before T), so a trend
+-- or a current/previous pair costs one pass over finding_events. Only
+-- events with event_time < end count, except the reopen look-ahead (60
+-- days after a fix, up to @horizon). Identical duplicate events (before
+-- merges) do not change any state and fix events are counted distinct.
 --
 -- Rules, per finding and period end T:
 --   first_seen   earliest `detected` event before T (1970 = not seen: dropped)
@@ -37,7 +40,8 @@
 -- metrics.SLAPolicy.DueArgs. Template fields: Group (a Go-allowlisted
 -- expression over team, business_unit, tier, scanner, asset), DueEnd,
 -- DueFix (metrics.DueSQL), Prefilter (an extra condition on finding_id),
--- Assets (kpi/asset_history.sql).
+-- Assets (kpi/asset_history.sql), Restart (restart_sla_on_reopen: only then
+-- are the latest reopens before T and before the fix looked up).
 -- Output: finding_id, pi, T, F, asset, kind, scanner, team, business_unit,
 -- tier, g, first_seen, lc_last, lc_time, is_open, sev_end, status_end,
 -- fixed_in, fix_time, sev_fix, fix_events, fix_reopened, kev_end, due_end,
@@ -53,22 +57,21 @@ FROM
         arrayJoin(arrayEnumerate(CAST(@tos AS Array(DateTime)))) AS pi,
         CAST(@tos AS Array(DateTime))[pi] AS T,
         CAST(@froms AS Array(DateTime))[pi] AS F,
-        arrayFilter(e -> e.1 < T, ev) AS before,
-        arrayFilter(e -> e.2 = 1, before) AS detections,
-        if(empty(detections), toDateTime(0), detections[1].1) AS first_seen,
-        arrayFilter(e -> e.2 IN (1, 2, 3), before) AS lifecycle,
-        lifecycle[-1].2 AS lc_last,
-        lifecycle[-1].1 AS lc_time,
+        if(detected_at < T, detected_at, toDateTime(0)) AS first_seen,
+        ev[arrayCount(e -> e.1 < T, ev)] AS last_event,
+        last_event.3 AS sev_end,
+        if(last_event.4 = 2 AND last_event.5 > toDateTime(0) AND last_event.5 <= T, 0, last_event.4) AS status_end,
+        lc[arrayCount(e -> e.1 < T, lc)] AS last_lc,
+        last_lc.2 AS lc_last,
+        last_lc.1 AS lc_time,
         lc_last IN (1, 3) AS is_open,
-        before[-1].3 AS sev_end,
-        if(before[-1].4 = 2 AND before[-1].5 > toDateTime(0) AND before[-1].5 <= T, 0, before[-1].4) AS status_end,
-        arrayFilter(e -> e.2 = 2 AND e.1 >= F, before) AS fixes,
-        notEmpty(fixes) AS fixed_in,
-        fixes[-1].1 AS fix_time,
-        if(fixed_in, fixes[-1].3, sev_end) AS sev_fix,
-        arrayDistinct(arrayMap(e -> e.1, fixes)) AS fix_times,
-        length(fix_times) AS fix_events,
-        arrayCount(f -> arrayExists(e -> e.2 = 3 AND e.1 > f AND e.1 <= f + 5184000, ev), fix_times) AS fix_reopened,
+        arrayCount(f -> f.1 < T, fx) AS fixes_before_end,
+        arrayCount(f -> f.1 < F, fx) AS fixes_before_start,
+        toUInt64(fixes_before_end - fixes_before_start) AS fix_events,
+        fix_events > 0 AS fixed_in,
+        fx[fixes_before_end].1 AS fix_time,
+        if(fixed_in, fx[fixes_before_end].2, sev_end) AS sev_fix,
+        toUInt64(arraySum(arraySlice(fx_reopened, fixes_before_start + 1, fix_events))) AS fix_reopened,
         arrayCount(h -> h.1 < T, hist) AS ai,
         if(ai = 0 OR hist[ai].2 = '', 'unowned', hist[ai].2) AS team,
         hist[ai].3 AS business_unit,
@@ -76,8 +79,8 @@ FROM
         hist[arrayCount(h -> h.1 < fix_time, hist)].4 AS tier_fix,
         in_kev = 1 AND kev_from < T AS kev_end,
         in_kev = 1 AND kev_from < fix_time AS kev_fix,
-        arrayFilter(e -> e.2 = 3, before)[-1].1 AS reopen_end,
-        arrayFilter(e -> e.2 = 3 AND e.1 < fix_time, before)[-1].1 AS reopen_fix,
+        {{if .Restart}}ro[arrayCount(r -> r < T, ro)]{{else}}toDateTime(0){{end}} AS reopen_end,
+        {{if .Restart}}ro[arrayCount(r -> r < fix_time, ro)]{{else}}toDateTime(0){{end}} AS reopen_fix,
         {{.DueEnd}} AS due_end,
         {{.DueFix}} AS due_fix
     FROM
@@ -90,7 +93,12 @@ FROM
                 any(asset) AS asset,
                 any(kind) AS kind,
                 any(scanner) AS scanner,
-                arraySort(groupArray((event_time, toUInt8(event_type), toUInt8(severity), toUInt8(status), status_until))) AS ev
+                minIf(event_time, event_type = 'detected') AS detected_at,
+                arraySort(groupArray((event_time, toUInt8(event_type), toUInt8(severity), toUInt8(status), status_until))) AS ev,
+                arraySort(groupArrayIf((event_time, toUInt8(event_type)), toUInt8(event_type) <= 3)) AS lc,
+                arrayDistinct(arraySort(groupArrayIf((event_time, toUInt8(severity)), event_type = 'fixed'))) AS fx,
+                arrayDistinct(arraySort(groupArrayIf(event_time, event_type = 'reopened'))) AS ro,
+                arrayMap(f -> toUInt32(arrayExists(r -> r > f.1 AND r <= f.1 + 5184000, ro)), fx) AS fx_reopened
             FROM
             (
                 SELECT finding_id, event_time, event_type, severity, status, status_until, asset, kind, scanner

@@ -1,6 +1,7 @@
 -- Vulnerability KPIs from one pass over finding_events: vuln_mttr@1,
--- sla_adherence@1, vuln_backlog@1, reopen_rate@1 and secrets_exposure@1
--- (definitions: ../shared/spec/kpis.md and docs/metrics.md).
+-- vuln_ttr_survival@1, sla_adherence@1, vuln_backlog@1, reopen_rate@1 and
+-- secrets_exposure@1 (definitions: ../shared/spec/kpis.md and
+-- docs/metrics.md).
 --
 -- Window: each period [F, T) of @froms/@tos, state as of T (finding_states).
 -- Rows are duplicated per slice: "all", the severity at T and the severity
@@ -21,6 +22,12 @@
 --   opened_n, fixed_n                                  first seen in / fixed in the period
 --   fix_events, fix_reopened                           reopen_rate numerator/denominator
 --   secret_new, rotate_n, rotate_p                     secrets_exposure
+--   km_d, km_n                                         Kaplan–Meier input: distinct
+--       durations in seconds (sorted) and per duration events + censored × 2^32.
+--       Cohort: first seen in [T − 365 d, T), status none; a finding fixed at
+--       T (latest lifecycle event a fix) is an event at lc_time − first_seen,
+--       one open at T is censored at T − first_seen; slice by severity at T.
+--       The product is taken in Go (metrics.KaplanMeier).
 SELECT
     pi, g, slice,
     length(mttr) AS mttr_n,
@@ -31,7 +38,9 @@ SELECT
     opened_n, fixed_n, fix_events, fix_reopened,
     secret_new,
     length(rotate) AS rotate_n,
-    arrayMap(p -> rotate[toUInt32(floor((rotate_n - 1) * p)) + 1] + ((rotate_n - 1) * p - floor((rotate_n - 1) * p)) * (rotate[toUInt32(ceil((rotate_n - 1) * p)) + 1] - rotate[toUInt32(floor((rotate_n - 1) * p)) + 1]), [0.5, 0.9]) AS rotate_p
+    arrayMap(p -> rotate[toUInt32(floor((rotate_n - 1) * p)) + 1] + ((rotate_n - 1) * p - floor((rotate_n - 1) * p)) * (rotate[toUInt32(ceil((rotate_n - 1) * p)) + 1] - rotate[toUInt32(floor((rotate_n - 1) * p)) + 1]), [0.5, 0.9]) AS rotate_p,
+    km.1 AS km_d,
+    km.2 AS km_n
 FROM
 (
     SELECT
@@ -52,11 +61,13 @@ FROM
         sumIf(fix_events, fix_ok) AS fix_events,
         sumIf(fix_reopened, fix_ok) AS fix_reopened,
         countIf(end_ok AND kind = 'secret' AND first_seen >= F) AS secret_new,
-        arraySort(groupArrayIf(toFloat64(fix_time - first_seen), fix_ok AND status_end = 0 AND kind = 'secret')) AS rotate
+        arraySort(groupArrayIf(toFloat64(fix_time - first_seen), fix_ok AND status_end = 0 AND kind = 'secret')) AS rotate,
+        sumMapIf([km_d], [if(lc_last = 2, toUInt64(1), toUInt64(4294967296))], end_ok AND status_end = 0 AND first_seen >= T - 31536000) AS km
     FROM
     (
         SELECT
-            pi, T, F, g, kind, first_seen, is_open, status_end, fix_time, due_fix, due_end, fix_events, fix_reopened,
+            pi, T, F, g, kind, first_seen, is_open, status_end, fix_time, due_fix, due_end, fix_events, fix_reopened, lc_last,
+            toUInt32(if(lc_last = 2, lc_time, T)) - toUInt32(first_seen) AS km_d,
             intDiv(toUInt32(T) - toUInt32(first_seen), 86400) AS age_days,
             ['unknown', 'info', 'low', 'medium', 'high', 'critical'] AS names,
             arrayJoin(arrayDistinct(['all', names[sev_end + 1], names[sev_fix + 1]])) AS slice,
