@@ -1,0 +1,336 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/queries"
+)
+
+// kpiDef is a catalog entry as the API shows it: the definition without
+// the names of internal tables and statement files.
+type kpiDef struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Version    int               `json:"version"`
+	Title      string            `json:"title"`
+	Unit       metrics.Unit      `json:"unit"`
+	Direction  metrics.Direction `json:"direction"`
+	Definition string            `json:"definition"`
+	Slices     string            `json:"slices,omitempty"`
+	Measures   []metrics.Measure `json:"measures"`
+	// Targets are the targets in force (configured, else the defaults).
+	Targets  []metrics.Target `json:"targets"`
+	Sources  []string         `json:"sources"`
+	GroupBys []string         `json:"group_bys"`
+}
+
+func (s *Server) listKPIs(c *gin.Context) {
+	if err := checkParams(c); err != nil {
+		s.fail(c, err)
+		return
+	}
+	cfg := s.b.Metrics.Config()
+	var out []kpiDef
+	for _, d := range metrics.Catalog() {
+		ts, ok := cfg.Targets[d.Name]
+		if !ok {
+			ts = d.Targets
+		}
+		out = append(out, kpiDef{ID: d.ID, Name: d.Name, Version: d.Version, Title: d.Title, Unit: d.Unit, Direction: d.Direction,
+			Definition: d.Definition, Slices: d.Slices, Measures: d.Measures, Targets: nonNilT(ts), Sources: d.Sources, GroupBys: d.GroupBys})
+	}
+	s.writeJSON(c, http.StatusOK, gin.H{"kpis": out})
+}
+
+func nonNilT[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}
+
+var kpiID = regexp.MustCompile(`^[a-z][a-z_]{0,63}(@[0-9]{1,4})?$`)
+
+var kpiParams = append([]string{"period", "from", "to", "compare", "trend", "group_by"}, filterNames...)
+
+// kpi computes one KPI: GET /api/v1/kpis/{id}.
+func (s *Server) kpi(c *gin.Context) {
+	q, err := s.kpiQuery(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.cached(c, "kpi", q, func(ctx context.Context) (any, error) {
+		return s.b.Metrics.Compute(ctx, q)
+	})
+}
+
+func (s *Server) kpiQuery(c *gin.Context) (metrics.Query, error) {
+	var q metrics.Query
+	if err := checkParams(c, kpiParams...); err != nil {
+		return q, err
+	}
+	id := c.Param("id")
+	if !kpiID.MatchString(id) {
+		return q, errParam("id", fmt.Sprintf("%q is not a KPI id (e.g. vuln_mttr or vuln_mttr@1)", clip(id, 64)))
+	}
+	if _, ok := metrics.Lookup(id); !ok {
+		return q, errParam("id", fmt.Sprintf("unknown KPI %q (GET /api/v1/kpis lists them)", id))
+	}
+	trend, err := intParam(c, "trend", 0, 0, 120)
+	if err != nil {
+		return q, err
+	}
+	p, _, err := s.periodParams(c, true, trend+1)
+	if err != nil {
+		return q, err
+	}
+	cmp, err := boolParam(c, "compare")
+	if err != nil {
+		return q, err
+	}
+	gb, err := oneParam(c, "group_by")
+	if err != nil {
+		return q, err
+	}
+	if gb != "" && !slices.Contains(metrics.GroupBys, gb) {
+		return q, errParam("group_by", fmt.Sprintf("%q is not one of %s", clip(gb, 64), strings.Join(metrics.GroupBys, ", ")))
+	}
+	f, err := filterParams(c)
+	if err != nil {
+		return q, err
+	}
+	q = metrics.Query{KPI: id, Period: p, Compare: cmp == nil || *cmp, Trend: trend, GroupBy: gb, Filter: f, Scope: principalOf(c).scope()}
+	return q, nil
+}
+
+var scorecardParams = append([]string{"period", "from", "to", "group_by"}, filterNames...)
+
+// scorecard computes every KPI for a period: GET /api/v1/scorecard.
+func (s *Server) scorecard(c *gin.Context) {
+	if err := checkParams(c, scorecardParams...); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, _, err := s.periodParams(c, true, 1)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	gb, err := oneParam(c, "group_by")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if gb != "" && !slices.Contains(metrics.GroupBys, gb) {
+		s.fail(c, errParam("group_by", fmt.Sprintf("%q is not one of %s", clip(gb, 64), strings.Join(metrics.GroupBys, ", "))))
+		return
+	}
+	f, err := filterParams(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	q := metrics.ScorecardQuery{Period: p, GroupBy: gb, Filter: f, Scope: principalOf(c).scope()}
+	s.cached(c, "scorecard", q, func(ctx context.Context) (any, error) {
+		return s.b.Metrics.Scorecard(ctx, q)
+	})
+}
+
+// cached answers a KPI computation with an ETag, from the response cache
+// when the same question (kind and query, which holds the caller's scope)
+// was answered for the same data version within KPICacheTTL. The ETag is
+// the hash of the body: the same data and parameters give the same tag,
+// and any ingest that changes the answer changes it.
+func (s *Server) cached(c *gin.Context, kind string, q any, compute func(context.Context) (any, error)) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	key, err := json.Marshal(struct {
+		Kind string
+		Q    any
+	}{kind, q})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var body []byte
+	var ver string
+	if s.cfg.KPICacheTTL > 0 {
+		if ver, err = s.version.get(ctx); err != nil {
+			s.fail(c, err)
+			return
+		}
+		body = s.cache.get(string(key)+"|"+ver, time.Now())
+	}
+	if body == nil {
+		start := time.Now()
+		v, err := compute(ctx)
+		s.observe(kind, time.Since(start))
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if body, err = json.Marshal(v); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if s.cfg.KPICacheTTL > 0 {
+			s.cache.put(string(key)+"|"+ver, body, time.Now().Add(s.cfg.KPICacheTTL))
+		}
+	}
+	sum := sha256.Sum256(body)
+	etag := `W/"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "private, no-cache")
+	if etagMatch(c.GetHeader("If-None-Match"), etag) {
+		c.Status(http.StatusNotModified)
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	c.Data(http.StatusOK, "application/json", body)
+}
+
+// etagMatch is the weak comparison of If-None-Match.
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON writes v as JSON.
+func (s *Server) writeJSON(c *gin.Context, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Data(status, "application/json", b)
+}
+
+// respCache keeps computed answers by key until they expire, at most max
+// entries.
+type respCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	body []byte
+	exp  time.Time
+}
+
+func newRespCache(max int) *respCache { return &respCache{max: max, m: map[string]cacheEntry{}} }
+
+func (rc *respCache) get(key string, now time.Time) []byte {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	e, ok := rc.m[key]
+	if !ok || now.After(e.exp) {
+		return nil
+	}
+	return e.body
+}
+
+func (rc *respCache) put(key string, body []byte, exp time.Time) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.max <= 0 {
+		return
+	}
+	if len(rc.m) >= rc.max {
+		now := time.Now()
+		for k, e := range rc.m {
+			if now.After(e.exp) {
+				delete(rc.m, k)
+			}
+		}
+		for k := range rc.m { // still full: drop any one
+			if len(rc.m) < rc.max {
+				break
+			}
+			delete(rc.m, k)
+		}
+	}
+	rc.m[key] = cacheEntry{body: body, exp: exp}
+}
+
+// dataVersion identifies the state of the data KPIs read: the highest
+// insert block number of every partition of those tables (it grows with
+// every insert, and merges keep it). It is read at most once a second,
+// and at once after an ingest or triage through this server.
+type dataVersion struct {
+	db      *queries.DB
+	observe func(string, time.Duration)
+
+	mu sync.Mutex
+	at time.Time
+	v  string
+}
+
+// kpiTables are the tables KPIs and scorecards read (and their _local
+// shards in a cluster).
+var kpiTables = []string{"findings", "finding_events", "assets", "scan_runs", "kev", "epss", "tickets",
+	"ticket_transitions", "worklogs", "alerts", "ingest_state"}
+
+func (d *dataVersion) get(ctx context.Context) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.at.IsZero() && time.Since(d.at) < time.Second {
+		return d.v, nil
+	}
+	var rows []struct {
+		Table     string `ch:"table"`
+		Partition string `ch:"partition_id"`
+		Block     int64  `ch:"block"`
+		Rows      uint64 `ch:"rows"`
+	}
+	tables := slices.Clone(kpiTables)
+	for _, t := range kpiTables {
+		tables = append(tables, t+"_local")
+	}
+	start := time.Now()
+	err := d.db.Select(ctx, &rows, queries.SQL("api/data_version.sql"), clickhouseNamed("tables", tables))
+	d.observe("data_version", time.Since(start))
+	if err != nil {
+		return "", fmt.Errorf("data version: %w", err)
+	}
+	h := sha256.New()
+	for _, r := range rows {
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\n", r.Table, r.Partition, r.Block, r.Rows)
+	}
+	d.v = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
+	d.at = time.Now()
+	return d.v, nil
+}
+
+// invalidate makes the next get read the version again.
+func (d *dataVersion) invalidate() {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	d.at = time.Time{}
+	d.mu.Unlock()
+}
