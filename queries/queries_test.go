@@ -108,7 +108,7 @@ func TestClusterRendering(t *testing.T) {
 	for _, want := range []string{
 		"CREATE TABLE IF NOT EXISTS findings_local ON CLUSTER prod",
 		"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/secmetrics/findings_local', '{replica}', version)",
-		"CREATE TABLE IF NOT EXISTS findings ON CLUSTER prod AS findings_local ENGINE = Distributed(prod, secmetrics, findings_local, cityHash64(finding_id))",
+		"CREATE TABLE IF NOT EXISTS findings ON CLUSTER prod AS findings_local ENGINE = Distributed(prod, secmetrics, findings_local, cityHash64(asset))",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("cluster schema lacks %q", want)
