@@ -32,6 +32,7 @@ type Config struct {
 	Ingest     IngestConfig         `yaml:"ingest"`
 	GitHub     GitHubConfig         `yaml:"github"`
 	Jira       jira.Config          `yaml:"jira"`
+	Alerts     AlertsConfig         `yaml:"alerts"`
 }
 
 // LogConfig configures logging.
@@ -151,17 +152,7 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string) []string {
 		return nil
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-			if name == "-" || !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = strings.ToLower(f.Name)
-			}
-			fields[name] = f.Type
-		}
+		structFields(t, fields)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
 			ft, ok := fields[key]
@@ -186,6 +177,26 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string) []string {
 		}
 	}
 	return problems
+}
+
+// structFields collects the YAML keys of a struct type, flattening
+// `yaml:",inline"` fields as yaml.v3 does.
+func structFields(t reflect.Type, fields map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if opts == "inline" && f.Type.Kind() == reflect.Struct {
+			structFields(f.Type, fields)
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+	}
 }
 
 func typeErrors(err error) []string {
@@ -282,25 +293,32 @@ func (c *Config) check(getenv func(string) string) []string {
 			}
 		}
 	}
+	problems = append(problems, c.Alerts.check(getenv)...)
 	return problems
 }
 
-// secret reads a secret from the named environment variable or file.
+// secret reads a password from the named environment variable or file.
 // Neither set means no secret.
 func secret(key, env, file string, getenv func(string) string) (string, error) {
+	return secretNamed(key, "password", env, file, getenv)
+}
+
+// secretNamed reads the secret that the keys <stem>_env / <stem>_file under
+// path name. Errors name the key and the variable or file, never a value.
+func secretNamed(path, stem, env, file string, getenv func(string) string) (string, error) {
 	switch {
 	case env != "" && file != "":
-		return "", fmt.Errorf("%s: set password_env or password_file, not both", key)
+		return "", fmt.Errorf("%s: set %s_env or %s_file, not both", path, stem, stem)
 	case env != "":
 		v := getenv(env)
 		if v == "" {
-			return "", fmt.Errorf("%s.password_env: environment variable %s is empty or not set", key, env)
+			return "", fmt.Errorf("%s.%s_env: environment variable %s is empty or not set", path, stem, env)
 		}
 		return v, nil
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("%s.password_file: cannot read %s", key, file)
+			return "", fmt.Errorf("%s.%s_file: cannot read %s", path, stem, file)
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}

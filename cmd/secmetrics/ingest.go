@@ -27,6 +27,8 @@ func (e *env) ingest(args []string) error {
 		return e.ingestEPSS(args[1:])
 	case "jira":
 		return e.ingestJira(args[1:])
+	case "alerts":
+		return e.ingestAlerts(args[1:])
 	case "github":
 		if len(args) != 1 {
 			return errors.New("usage: secmetrics ingest github")

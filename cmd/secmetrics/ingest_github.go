@@ -38,10 +38,10 @@ func (c *GitHubConfig) check(getenv func(string) string) []string {
 	if _, err := url.ParseRequestURI(c.BaseURL); err != nil || !strings.HasPrefix(c.BaseURL, "https://") {
 		problems = append(problems, fmt.Sprintf("github.base_url: %q is not an https URL", c.BaseURL))
 	}
-	tok, err := secret("github", c.TokenEnv, c.TokenFile, getenv)
+	tok, err := secretNamed("github", "token", c.TokenEnv, c.TokenFile, getenv)
 	switch {
 	case err != nil:
-		problems = append(problems, strings.Replace(err.Error(), "password_", "token_", -1))
+		problems = append(problems, err.Error())
 	case tok == "":
 		problems = append(problems, "github.token_env: required when orgs or repos are set (a token with alerts read access)")
 	}
