@@ -43,19 +43,22 @@ func KaplanMeier(rows []KMRow) (points []SurvivalPoint, median, p90 float64, med
 const maxCurvePoints = 400
 
 // survival fills vuln_ttr_survival for one (period, group, slice) from the
-// grouped durations of kpi/vuln_findings.sql: d[i] seconds with n[i] =
-// events + censored × 2^32.
-func survival(c computed, k cellKey, d []uint32, n []uint64) {
-	if len(d) == 0 {
+// grouped durations of kpi/vuln_findings.sql: the distinct durations d
+// (seconds, ascending) with the cumulative events and findings up to each.
+func survival(c computed, k cellKey, d, cumEv []uint64, cumN []uint32) {
+	if len(d) == 0 || len(cumEv) != len(d) || len(cumN) != len(d) {
 		return
 	}
 	rows := make([]KMRow, len(d))
 	var total, ev, cens uint64
+	var prevEv, prevN uint64
 	for i := range d {
-		rows[i] = KMRow{Seconds: float64(d[i]), Events: n[i] & (1<<32 - 1), Censored: n[i] >> 32}
-		total += rows[i].Events + rows[i].Censored
-		ev += rows[i].Events
-		cens += rows[i].Censored
+		events, n := cumEv[i]-prevEv, uint64(cumN[i])-prevN
+		prevEv, prevN = cumEv[i], uint64(cumN[i])
+		rows[i] = KMRow{Seconds: float64(d[i]), Events: events, Censored: n - events}
+		total += n
+		ev += events
+		cens += n - events
 	}
 	pts, med, p90, medOK, p90OK := KaplanMeier(rows)
 	c.t.set(k.pi, k.g, k.slice, "median", reached(med, medOK), total)

@@ -30,8 +30,9 @@ type vulnRow struct {
 	SecretNew   uint64    `ch:"secret_new"`
 	RotateN     uint64    `ch:"rotate_n"`
 	RotateP     []float64 `ch:"rotate_p"`
-	KMD         []uint32  `ch:"km_d"`
-	KMN         []uint64  `ch:"km_n"`
+	KMD         []uint64  `ch:"km_d"`
+	KMCumEv     []uint64  `ch:"km_cum_ev"`
+	KMCumN      []uint32  `ch:"km_cum_n"`
 }
 
 // vulnKPIs are the KPIs kpi/vuln_findings.sql computes together.
@@ -95,7 +96,7 @@ func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter
 		set("secrets_exposure", "rotate_p50", scale(r50, secondsPerHour), r.RotateN)
 		set("secrets_exposure", "rotate_p90", scale(r90, secondsPerHour), r.RotateN)
 
-		survival(out["vuln_ttr_survival"], cellKey{pi, r.G, r.Slice}, r.KMD, r.KMN)
+		survival(out["vuln_ttr_survival"], cellKey{pi, r.G, r.Slice}, r.KMD, r.KMCumEv, r.KMCumN)
 	}
 	return out, nil
 }
