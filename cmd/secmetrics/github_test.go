@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secmetrics/secmetrics/queries/chtest"
 )
@@ -74,5 +75,52 @@ func TestPullGitHub(t *testing.T) {
 	}
 	if st, _ := store.State(context.Background(), "github"); st.LastError == "" {
 		t.Fatal("failure not recorded")
+	}
+}
+
+// TestGitHubPoller: serve's GitHub poller pulls at once, then stops when its
+// context is cancelled.
+func TestGitHubPoller(t *testing.T) {
+	pulls := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pulls <- struct{}{}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	db := chtest.New(t)
+	var out bytes.Buffer
+	e := &env{ctx: context.Background(), stdout: &out, stderr: &out, log: newLogger(&out, LogConfig{Level: "error"})}
+	e.cfg = defaults()
+	e.cfg.GitHub = GitHubConfig{BaseURL: srv.URL, Repos: []string{"acme/api"}, Dependabot: true, token: "t", Interval: time.Hour}
+	store := e.store(&database{db: db})
+	ctx, cancel := context.WithCancel(context.Background())
+	wait, err := e.startPollers(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pulls:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poller did not pull at start")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := store.State(context.Background(), "github")
+		if err == nil && !st.LastSuccess.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no successful pull recorded: %+v %v", st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() { wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("pollers did not stop")
 	}
 }

@@ -35,5 +35,15 @@ func (e *env) serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	return srv.Serve(e.ctx, nil)
+	ctx, cancel := context.WithCancel(e.ctx)
+	waitPollers, err := e.startPollers(ctx, e.store(d))
+	if err != nil {
+		cancel()
+		return err
+	}
+	defer func() {
+		cancel() // stop the pollers, then wait for them
+		waitPollers()
+	}()
+	return srv.Serve(ctx, nil)
 }
