@@ -482,19 +482,3 @@ func validSeverity(s ingest.Severity) bool {
 	}
 	return false
 }
-
-// stream.go is kept identical in the four report packages until it moves
-// to a shared package; this catches a fix made to one copy only.
-func TestStreamCopiesIdentical(t *testing.T) {
-	body := func(name string) string {
-		b := readSample(t, name)
-		_, rest, _ := strings.Cut(string(b), "\n")
-		return rest
-	}
-	mine := body("stream.go")
-	for _, other := range []string{"../grype/stream.go", "../snyk/stream.go", "../osv/stream.go"} {
-		if body(other) != mine {
-			t.Errorf("%s differs from ingest/trivy/stream.go beyond its package clause", other)
-		}
-	}
-}
