@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/secmetrics/secmetrics/ingest"
@@ -182,7 +184,17 @@ func (e *env) do(r req) resp {
 	if skipValidation {
 		return out
 	}
-	validateResponse(e.t, r.method, hr.URL.Path, w.Code, w.Header().Get("Content-Type"), out.body)
+	plain := out.body
+	if w.Header().Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(out.body))
+		if err != nil {
+			e.t.Fatalf("gzip answer: %v", err)
+		}
+		if plain, err = io.ReadAll(zr); err != nil {
+			e.t.Fatalf("gzip answer: %v", err)
+		}
+	}
+	validateResponse(e.t, r.method, hr.URL.Path, w.Code, w.Header().Get("Content-Type"), plain)
 	return out
 }
 
@@ -258,8 +270,8 @@ func validateResponse(t testing.TB, method, path string, code int, ctype string,
 	if mt != "application/json" && mt != "application/problem+json" {
 		return
 	}
-	if code == 404 && mt == "application/problem+json" {
-		// unmatched routes: the generic problem schema
+	if (code == 404 || code == 405) && mt == "application/problem+json" {
+		// unmatched routes and methods: the generic problem schema
 		if err := validatePointer("#/components/schemas/Problem", body); err != nil {
 			t.Fatalf("%s %s %d: %v\n%s", method, path, code, err, body)
 		}
@@ -325,4 +337,21 @@ func validatePointer(ptr string, body []byte) error {
 		return fmt.Errorf("not JSON: %w", err)
 	}
 	return sch.Validate(v)
+}
+
+type ginContext = gin.Context
+
+// httptestDo sends a request to srv without OpenAPI validation.
+func httptestDo(srv *Server, method, path, token string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, nil)
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, r)
+	return w
+}
+
+func slogTo(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

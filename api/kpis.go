@@ -74,7 +74,9 @@ func (s *Server) kpi(c *gin.Context) {
 		return
 	}
 	s.cached(c, "kpi", q, func(ctx context.Context) (any, error) {
-		return s.b.Metrics.Compute(ctx, q)
+		r, err := s.b.Metrics.Compute(ctx, q)
+		normalize(&r)
+		return r, err
 	})
 }
 
@@ -146,8 +148,28 @@ func (s *Server) scorecard(c *gin.Context) {
 	}
 	q := metrics.ScorecardQuery{Period: p, GroupBy: gb, Filter: f, Scope: principalOf(c).scope()}
 	s.cached(c, "scorecard", q, func(ctx context.Context) (any, error) {
-		return s.b.Metrics.Scorecard(ctx, q)
+		sc, err := s.b.Metrics.Scorecard(ctx, q)
+		for i := range sc.Results {
+			normalize(&sc.Results[i])
+		}
+		sc.Results, sc.Freshness = nonNilT(sc.Results), nonNilT(sc.Freshness)
+		return sc, err
 	})
+}
+
+// normalize makes the lists of r empty rather than null, as openapi.json
+// promises (the engine leaves Groups nil when no item is in scope).
+func normalize(r *metrics.Result) {
+	r.Groups, r.Freshness = nonNilT(r.Groups), nonNilT(r.Freshness)
+	for i := range r.Groups {
+		r.Groups[i].Values = nonNilT(r.Groups[i].Values)
+	}
+	for i := range r.Trend {
+		r.Trend[i].Groups = nonNilT(r.Trend[i].Groups)
+		for j := range r.Trend[i].Groups {
+			r.Trend[i].Groups[j].Values = nonNilT(r.Trend[i].Groups[j].Values)
+		}
+	}
 }
 
 // cached answers a KPI computation with an ETag, from the response cache

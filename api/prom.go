@@ -208,3 +208,10 @@ func (s *Server) metricsHandler(c *gin.Context) {
 	s.prom.write(&b)
 	c.Data(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", b.Bytes())
 }
+
+// String renders the metrics (for tests and debugging).
+func (r *registry) String() string {
+	var b bytes.Buffer
+	r.write(&b)
+	return b.String()
+}

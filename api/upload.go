@@ -328,34 +328,35 @@ func (s *Server) checkAssetTeams(ctx context.Context, p principal, assets map[st
 }
 
 // AlertInput is one alert of the built-in POST /api/v1/alerts shape
-// (docs/api.md): ingest.Alert's fields in snake_case JSON.
+// (docs/api.md): ingest.Alert's fields in snake_case JSON, times in RFC
+// 3339.
 type AlertInput struct {
-	Source              string     `json:"source"`
-	ID                  string     `json:"id"`
-	RuleID              string     `json:"rule_id"`
-	RuleName            string     `json:"rule_name"`
-	Severity            string     `json:"severity"`
-	OriginalSeverity    string     `json:"original_severity"`
-	Created             time.Time  `json:"created"`
-	FirstTriage         *time.Time `json:"first_triage"`
-	Closed              *time.Time `json:"closed"`
-	Updated             *time.Time `json:"updated"`
-	Status              string     `json:"status"`
-	Disposition         string     `json:"disposition"`
-	OriginalDisposition string     `json:"original_disposition"`
-	AutoClosed          bool       `json:"auto_closed"`
-	Assignee            string     `json:"assignee"`
-	Team                string     `json:"team"`
-	Asset               string     `json:"asset"`
-	Incident            string     `json:"incident"`
+	Source              string  `json:"source"`
+	ID                  string  `json:"id"`
+	RuleID              string  `json:"rule_id"`
+	RuleName            string  `json:"rule_name"`
+	Severity            string  `json:"severity"`
+	OriginalSeverity    string  `json:"original_severity"`
+	Created             string  `json:"created"`
+	FirstTriage         *string `json:"first_triage"`
+	Closed              *string `json:"closed"`
+	Updated             *string `json:"updated"`
+	Status              string  `json:"status"`
+	Disposition         string  `json:"disposition"`
+	OriginalDisposition string  `json:"original_disposition"`
+	AutoClosed          bool    `json:"auto_closed"`
+	Assignee            string  `json:"assignee"`
+	Team                string  `json:"team"`
+	Asset               string  `json:"asset"`
+	Incident            string  `json:"incident"`
 }
 
 // maxAlertsPerRequest bounds one POST /api/v1/alerts.
 const maxAlertsPerRequest = 10000
 
 // DecodeAlerts decodes the built-in shape {"alerts": [AlertInput...]}
-// strictly: unknown fields, wrong types and more than 10,000 alerts are
-// errors naming the place (alerts[3].created).
+// strictly: unknown fields, wrong types, malformed times and more than
+// 10,000 alerts are errors naming the place (alerts[3].created).
 func DecodeAlerts(_ context.Context, r io.Reader) ([]ingest.Alert, error) {
 	var body struct {
 		Alerts []json.RawMessage `json:"alerts"`
@@ -376,6 +377,7 @@ func DecodeAlerts(_ context.Context, r io.Reader) ([]ingest.Alert, error) {
 	}
 	out := make([]ingest.Alert, 0, len(body.Alerts))
 	for i, raw := range body.Alerts {
+		at := func(f string) string { return fmt.Sprintf("alerts[%d].%s", i, f) }
 		var in AlertInput
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.DisallowUnknownFields()
@@ -383,31 +385,35 @@ func DecodeAlerts(_ context.Context, r io.Reader) ([]ingest.Alert, error) {
 			e := jsonError(err)
 			var ae *Error
 			if errors.As(e, &ae) {
-				if ae.Param == "body" || ae.Param == "until" {
-					ae.Param = ""
-				}
-				ae.Param = strings.TrimSuffix(fmt.Sprintf("alerts[%d].%s", i, ae.Param), ".")
-				if strings.Contains(err.Error(), "parsing time") {
-					ae.Detail = "want an RFC 3339 time"
+				if ae.Param == "body" {
+					ae.Param = fmt.Sprintf("alerts[%d]", i)
+				} else {
+					ae.Param = at(ae.Param)
 				}
 			}
 			return nil, e
 		}
 		a := ingest.Alert{Source: in.Source, ID: in.ID, RuleID: in.RuleID, RuleName: in.RuleName,
-			Severity: ingest.Severity(in.Severity), OriginalSeverity: in.OriginalSeverity, Created: in.Created,
+			Severity: ingest.Severity(in.Severity), OriginalSeverity: in.OriginalSeverity,
 			Status: in.Status, Disposition: ingest.Disposition(in.Disposition), OriginalDisposition: in.OriginalDisposition,
 			AutoClosed: in.AutoClosed, Assignee: in.Assignee, Team: in.Team, Asset: in.Asset, Incident: in.Incident}
 		if in.Disposition == "none" {
 			a.Disposition = ingest.DispositionNone
 		}
-		if in.FirstTriage != nil {
-			a.FirstTriage = *in.FirstTriage
-		}
-		if in.Closed != nil {
-			a.Closed = *in.Closed
-		}
-		if in.Updated != nil {
-			a.Updated = *in.Updated
+		for _, f := range []struct {
+			name string
+			v    *string
+			dst  *time.Time
+		}{{"created", &in.Created, &a.Created}, {"first_triage", in.FirstTriage, &a.FirstTriage},
+			{"closed", in.Closed, &a.Closed}, {"updated", in.Updated, &a.Updated}} {
+			if f.v == nil || *f.v == "" {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, *f.v)
+			if err != nil {
+				return nil, errBody(at(f.name), "want an RFC 3339 time")
+			}
+			*f.dst = t.UTC()
 		}
 		out = append(out, a)
 	}
