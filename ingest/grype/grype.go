@@ -45,15 +45,18 @@
 // otherwise; Scan.Time is descriptor.timestamp and Scan.ScannerVersion
 // descriptor.version.
 //
-// The JSON helpers in stream.go are kept identical in ingest/trivy,
-// ingest/grype, ingest/snyk and ingest/osv until they move to a shared
-// internal package.
+// # Limits
+//
+// One match or header object larger than 16 MiB is a FormatError, and so
+// is a JSON string longer than 1 MiB, except inside a match's fields that
+// the parser does not read.
 package grype
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -61,10 +64,17 @@ import (
 	"time"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
 
 // Format is the Scan.Format and FormatError.Format of this parser.
 const Format = "grype"
+
+// Limits of the report reader (see the package documentation).
+const (
+	maxValue  = 16 << 20 // bytes of one match or header object
+	maxString = 1 << 20  // bytes of one string
+)
 
 // Parser reads Grype JSON reports. The zero value is ready to use.
 type Parser struct{}
@@ -76,16 +86,16 @@ var _ ingest.Parser = Parser{}
 // objects with a vulnerability or an artifact, or is empty beside source
 // or descriptor.
 func Detect(head []byte) bool {
-	s := readShape(head)
-	if s.array || !s.keys["matches"] {
+	s := jsonstream.ReadShape(head)
+	if s.Array || !s.Keys["matches"] {
 		return false
 	}
-	m, ok := s.first["matches"]
+	m, ok := s.First["matches"]
 	if !ok {
 		return false
 	}
 	if len(m) == 0 {
-		return s.keys["source"] || s.keys["descriptor"]
+		return s.Keys["source"] || s.Keys["descriptor"]
 	}
 	return m["vulnerability"] || m["artifact"]
 }
@@ -164,7 +174,7 @@ type match struct {
 
 type parse struct {
 	ctx  context.Context
-	rd   *reader
+	rd   *jsonstream.Decoder
 	emit func(ingest.Finding) error
 
 	hasMatches bool
@@ -185,7 +195,8 @@ type parse struct {
 // end. A malformed, truncated or wrongly typed report is a
 // *ingest.FormatError; an error from emit or ctx is returned as is.
 func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) error) (ingest.Scan, error) {
-	p := &parse{ctx: ctx, rd: newReader(r, Format), emit: emit, emitted: map[ingest.Kind]bool{}}
+	rd := jsonstream.New(r, jsonstream.Options{Format: Format, MaxString: maxString, MaxValue: maxValue, Wording: jsonstream.IsWant})
+	p := &parse{ctx: ctx, rd: rd, emit: emit, emitted: map[ingest.Kind]bool{}}
 	if err := p.report(); err != nil {
 		return ingest.Scan{}, err
 	}
@@ -194,78 +205,72 @@ func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) 
 
 func (p *parse) report() error {
 	rd := p.rd
-	err := rd.object(p.ctx, nil, func(k string) error {
-		at := (*path)(nil).field(k)
+	err := rd.Object(p.ctx, func(k string) error {
 		switch k {
 		case "matches":
 			p.hasMatches = true
-			return rd.array(p.ctx, at, func(i int) error { return p.match(at.elem(i), "") })
+			return rd.Array(p.ctx, func(int) error { return p.match("") })
 		case "ignoredMatches":
-			return rd.array(p.ctx, at, func(i int) error { return p.match(at.elem(i), "grype:ignored") })
+			return rd.Array(p.ctx, func(int) error { return p.match("grype:ignored") })
 		case "source":
-			if err := rd.decode(at, &p.source); err != nil {
+			if err := rd.Decode(&p.source); err != nil {
 				return err
 			}
-			return rd.str(at, "type", p.source.Type)
+			return rd.CheckString("type", p.source.Type)
 		case "descriptor":
-			if err := rd.decode(at, &p.descriptor); err != nil {
+			if err := rd.Decode(&p.descriptor); err != nil {
 				return err
 			}
-			if err := rd.str(at, "version", p.descriptor.Version); err != nil {
+			if err := rd.CheckString("version", p.descriptor.Version); err != nil {
 				return err
 			}
 			if p.descriptor.Timestamp != "" {
 				t, err := time.Parse(time.RFC3339Nano, p.descriptor.Timestamp)
 				if err != nil {
-					return rd.fail(at.field("timestamp"), "not an RFC 3339 time: %s", brief(p.descriptor.Timestamp))
+					return rd.Errorf("timestamp", "not an RFC 3339 time: %s", jsonstream.Brief(p.descriptor.Timestamp))
 				}
 				p.time = t
 			}
 		default:
-			return rd.skip(at)
+			return rd.Skip()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := rd.end(); err != nil {
+	if err := rd.End(); err != nil {
 		return err
 	}
 	if !p.hasMatches {
-		return rd.fail(nil, "missing matches: not a Grype JSON report")
+		return rd.Errorf("", "missing matches: not a Grype JSON report")
 	}
 	return nil
 }
 
 // match reads one element of matches or ignoredMatches.
-func (p *parse) match(at *path, supp string) error {
+func (p *parse) match(supp string) error {
 	rd := p.rd
 	var m match
-	if err := rd.decode(at, &m); err != nil {
+	if err := rd.Decode(&m); err != nil {
 		return err
 	}
 	v, a := &m.Vulnerability, &m.Artifact
-	vat, aat := at.field("vulnerability"), at.field("artifact")
 	if v.ID == "" {
-		return rd.fail(vat.field("id"), "missing")
+		return rd.Errorf("vulnerability.id", "missing")
 	}
 	if a.Name == "" {
-		return rd.fail(aat.field("name"), "missing")
+		return rd.Errorf("artifact.name", "missing")
 	}
-	for _, f := range [...]struct {
-		at   *path
-		name string
-		s    string
-	}{
-		{vat, "id", v.ID}, {vat, "dataSource", v.DataSource}, {vat, "severity", v.Severity},
-		{aat, "name", a.Name}, {aat, "version", a.Version}, {aat, "type", a.Type},
+	for _, f := range [...]struct{ sub, s string }{
+		{"vulnerability.id", v.ID}, {"vulnerability.dataSource", v.DataSource}, {"vulnerability.severity", v.Severity},
+		{"artifact.name", a.Name}, {"artifact.version", a.Version}, {"artifact.type", a.Type},
 	} {
-		if err := rd.str(f.at, f.name, f.s); err != nil {
+		if err := rd.CheckString(f.sub, f.s); err != nil {
 			return err
 		}
 	}
-	if err := rd.strs(vat.field("fix"), "versions", v.Fix.Versions); err != nil {
+	if err := rd.CheckStrings("vulnerability.fix.versions", v.Fix.Versions); err != nil {
 		return err
 	}
 
@@ -282,7 +287,7 @@ func (p *parse) match(at *path, supp string) error {
 
 	var paths []string
 	for i, l := range a.Locations {
-		if err := rd.str(aat.field("locations").elem(i), "path", l.Path); err != nil {
+		if err := rd.CheckString(fmt.Sprintf("artifact.locations[%d].path", i), l.Path); err != nil {
 			return err
 		}
 		if l.LayerID != "" {
@@ -301,11 +306,11 @@ func (p *parse) match(at *path, supp string) error {
 
 	all := append([]related{{ID: v.ID, EPSS: v.EPSS, KnownExploited: v.KnownExploited}}, m.RelatedVulnerabilities...)
 	for i, r := range all {
-		rat := vat
+		sub := "vulnerability"
 		if i > 0 {
-			rat = at.field("relatedVulnerabilities").elem(i - 1)
+			sub = fmt.Sprintf("relatedVulnerabilities[%d]", i-1)
 		}
-		if err := rd.str(rat, "id", r.ID); err != nil {
+		if err := rd.CheckString(sub+".id", r.ID); err != nil {
 			return err
 		}
 		if f.CVE == "" && strings.HasPrefix(r.ID, "CVE-") {
@@ -314,7 +319,7 @@ func (p *parse) match(at *path, supp string) error {
 		f.KEV = f.KEV || bool(r.KnownExploited)
 		for j, e := range r.EPSS {
 			if e.EPSS < 0 || e.EPSS > 1 || e.Percentile < 0 || e.Percentile > 1 {
-				return rd.fail(rat.field("epss").elem(j), "epss %g or percentile %g outside [0, 1]", e.EPSS, e.Percentile)
+				return rd.Errorf(fmt.Sprintf("%s.epss[%d]", sub, j), "epss %g or percentile %g outside [0, 1]", e.EPSS, e.Percentile)
 			}
 		}
 	}
@@ -339,7 +344,7 @@ func (p *parse) match(at *path, supp string) error {
 		}
 	}
 	f.StatusReason = strings.Join(reasons, "; ")
-	if err := rd.str(at, "appliedIgnoreRules", f.StatusReason); err != nil {
+	if err := rd.CheckString("appliedIgnoreRules", f.StatusReason); err != nil {
 		return err
 	}
 
@@ -376,16 +381,16 @@ func (p *parse) scan() (ingest.Scan, error) {
 		Time:           p.time,
 	}
 	covered := map[ingest.Kind]bool{}
-	at := (*path)(nil).field("source").field("target")
+	const at = "source.target"
 	target := bytes.TrimSpace(p.source.Target)
 	switch {
 	case len(target) == 0 || bytes.Equal(target, []byte("null")):
 	case target[0] == '"':
 		var t string
 		if err := json.Unmarshal(target, &t); err != nil {
-			return s, p.rd.fail(at, "malformed string")
+			return s, p.rd.Errorf(at, "malformed string")
 		}
-		if err := p.rd.str(at.up, "target", t); err != nil {
+		if err := p.rd.CheckString(at, t); err != nil {
 			return s, err
 		}
 		if p.source.Type != "unknown" {
@@ -397,13 +402,13 @@ func (p *parse) scan() (ingest.Scan, error) {
 			Tags      []string `json:"tags"`
 		}
 		if err := json.Unmarshal(target, &t); err != nil {
-			return s, p.rd.fail(at, "malformed image target: %v", err)
+			return s, p.rd.Errorf(at, "malformed image target: %v", err)
 		}
 		ref := t.UserInput
 		if ref == "" && len(t.Tags) > 0 {
 			ref = t.Tags[0]
 		}
-		if err := p.rd.str(at, "userInput", ref); err != nil {
+		if err := p.rd.CheckString(at+".userInput", ref); err != nil {
 			return s, err
 		}
 		if p.source.Type == "image" {
@@ -412,7 +417,7 @@ func (p *parse) scan() (ingest.Scan, error) {
 			s.Asset = ingest.RepoAsset(ref)
 		}
 	default:
-		return s, p.rd.fail(at, "is neither a string nor an object")
+		return s, p.rd.Errorf(at, "is neither a string nor an object")
 	}
 	switch p.source.Type {
 	case "image":
@@ -427,3 +432,21 @@ func (p *parse) scan() (ingest.Scan, error) {
 	}
 	return s, nil
 }
+
+// key joins the parts of a composite finding key with "|", escaping "%"
+// and "|" inside parts so that distinct parts never give the same key.
+func key(parts ...string) string {
+	var b strings.Builder
+	for i, s := range parts {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		if strings.ContainsAny(s, "%|") {
+			s = keyEscaper.Replace(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

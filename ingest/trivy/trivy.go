@@ -74,9 +74,11 @@
 // findings wait until those fields have been read; more than 10,000 waiting
 // findings are a FormatError rather than unbounded memory.
 //
-// The JSON helpers in stream.go are kept identical in ingest/trivy,
-// ingest/grype, ingest/snyk and ingest/osv until they move to a shared
-// internal package.
+// # Limits
+//
+// One record or header object larger than 16 MiB is a FormatError, and so
+// is a JSON string longer than 1 MiB, except inside a record's fields that
+// the parser does not read.
 package trivy
 
 import (
@@ -88,10 +90,17 @@ import (
 	"time"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
 
 // Format is the Scan.Format and FormatError.Format of this parser.
 const Format = "trivy"
+
+// Limits of the report reader (see the package documentation).
+const (
+	maxValue  = 16 << 20 // bytes of one record or header object
+	maxString = 1 << 20  // bytes of one string
+)
 
 // maxPending bounds the findings held back while a reordered report has not
 // yet said what they belong to.
@@ -107,9 +116,9 @@ var _ ingest.Parser = Parser{}
 // ArtifactName, ArtifactType or Results. It does not check the schema
 // version, so that Parse can refuse other versions with a clear error.
 func Detect(head []byte) bool {
-	s := readShape(head)
-	return !s.array && s.keys["SchemaVersion"] &&
-		(s.keys["ArtifactName"] || s.keys["ArtifactType"] || s.keys["Results"])
+	s := jsonstream.ReadShape(head)
+	return !s.Array && s.Keys["SchemaVersion"] &&
+		(s.Keys["ArtifactName"] || s.Keys["ArtifactType"] || s.Keys["Results"])
 }
 
 // record is one entry of Vulnerabilities, Misconfigurations or Secrets (or
@@ -161,15 +170,23 @@ type result struct {
 // pending is a record read before what it belongs to was known.
 type pending struct {
 	res          *result
-	p            *path
+	sub          string // the record's path below the element read: "" or "Finding"
 	list         list
 	rec          record
 	supp, reason string
 }
 
+// at is the path of the record's field name below the element read.
+func (it *pending) at(name string) string {
+	if it.sub == "" {
+		return name
+	}
+	return it.sub + "." + name
+}
+
 type parse struct {
 	ctx  context.Context
-	rd   *reader
+	rd   *jsonstream.Decoder
 	emit func(ingest.Finding) error
 
 	schema       float64
@@ -198,7 +215,8 @@ type parse struct {
 // another SchemaVersion than 2, is a *ingest.FormatError; an error from emit
 // or ctx is returned as is.
 func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) error) (ingest.Scan, error) {
-	p := &parse{ctx: ctx, rd: newReader(r, Format), emit: emit, emitted: map[ingest.Kind]bool{}}
+	rd := jsonstream.New(r, jsonstream.Options{Format: Format, MaxString: maxString, MaxValue: maxValue, Wording: jsonstream.IsWant})
+	p := &parse{ctx: ctx, rd: rd, emit: emit, emitted: map[ingest.Kind]bool{}}
 	if err := p.report(); err != nil {
 		return ingest.Scan{}, err
 	}
@@ -207,111 +225,109 @@ func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) 
 
 func (p *parse) report() error {
 	rd := p.rd
-	err := rd.object(p.ctx, nil, func(k string) error {
-		at := (*path)(nil).field(k)
+	err := rd.Object(p.ctx, func(k string) error {
 		switch k {
 		case "SchemaVersion":
-			if err := rd.decode(at, &p.schema); err != nil {
+			if err := rd.Decode(&p.schema); err != nil {
 				return err
 			}
 			p.hasSchema = true
 			if p.schema != 2 {
-				return rd.fail(at, "unsupported SchemaVersion %s: only SchemaVersion 2 (Trivy 0.20 and later) is read", strconv.FormatFloat(p.schema, 'g', -1, 64))
+				return rd.Errorf("", "unsupported SchemaVersion %s: only SchemaVersion 2 (Trivy 0.20 and later) is read", strconv.FormatFloat(p.schema, 'g', -1, 64))
 			}
 		case "ArtifactName":
-			if err := rd.decode(at, &p.artifactName); err != nil {
+			if err := rd.Decode(&p.artifactName); err != nil {
 				return err
 			}
-			return rd.str(nil, k, p.artifactName)
+			return rd.CheckString("", p.artifactName)
 		case "ArtifactType":
-			if err := rd.decode(at, &p.artifactType); err != nil {
+			if err := rd.Decode(&p.artifactType); err != nil {
 				return err
 			}
 			p.hasType = true
-			if err := rd.str(nil, k, p.artifactType); err != nil {
+			if err := rd.CheckString("", p.artifactType); err != nil {
 				return err
 			}
 			return p.flush()
 		case "CreatedAt":
 			var s string
-			if err := rd.decode(at, &s); err != nil {
+			if err := rd.Decode(&s); err != nil {
 				return err
 			}
 			t, err := time.Parse(time.RFC3339Nano, s)
 			if err != nil {
-				return rd.fail(at, "not an RFC 3339 time: %s", brief(s))
+				return rd.Errorf("", "not an RFC 3339 time: %s", jsonstream.Brief(s))
 			}
 			p.created = t
 		case "Trivy":
 			var v struct{ Version string }
-			if err := rd.decode(at, &v); err != nil {
+			if err := rd.Decode(&v); err != nil {
 				return err
 			}
 			p.version = v.Version
-			return rd.str(at, "Version", v.Version)
+			return rd.CheckString("Version", v.Version)
 		case "Metadata":
-			if err := rd.decode(at, &p.meta); err != nil {
+			if err := rd.Decode(&p.meta); err != nil {
 				return err
 			}
 			for _, f := range [...]struct{ name, s string }{
 				{"RepoURL", p.meta.RepoURL}, {"Branch", p.meta.Branch}, {"Commit", p.meta.Commit},
 			} {
-				if err := rd.str(at, f.name, f.s); err != nil {
+				if err := rd.CheckString(f.name, f.s); err != nil {
 					return err
 				}
 			}
-			return rd.strs(at, "RepoTags", p.meta.RepoTags)
+			return rd.CheckStrings("RepoTags", p.meta.RepoTags)
 		case "Results":
-			return rd.array(p.ctx, at, func(i int) error { return p.result(at.elem(i)) })
+			return rd.Array(p.ctx, func(int) error { return p.result() })
 		default:
-			return rd.skip(at)
+			return rd.Skip()
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := rd.end(); err != nil {
+	if err := rd.End(); err != nil {
 		return err
 	}
 	switch {
 	case !p.hasSchema:
-		return rd.fail(nil, "missing SchemaVersion: not a Trivy SchemaVersion 2 report")
+		return rd.Errorf("", "missing SchemaVersion: not a Trivy SchemaVersion 2 report")
 	case !p.hasType:
-		return rd.fail(nil, "missing ArtifactType")
+		return rd.Errorf("", "missing ArtifactType")
 	}
 	return nil
 }
 
 // result reads one Results entry.
-func (p *parse) result(at *path) error {
+func (p *parse) result() error {
 	rd := p.rd
 	res := &result{}
-	err := rd.object(p.ctx, at, func(k string) error {
-		f := at.field(k)
+	err := rd.Object(p.ctx, func(k string) error {
 		switch k {
 		case "Target":
 			res.hasTarget = true
-			if err := rd.decode(f, &res.target); err != nil {
+			if err := rd.Decode(&res.target); err != nil {
 				return err
 			}
-			return rd.str(at, k, res.target)
+			return rd.CheckString("", res.target)
 		case "Class":
 			res.hasClass = true
-			if err := rd.decode(f, &res.class); err != nil {
+			if err := rd.Decode(&res.class); err != nil {
 				return err
 			}
-			return rd.str(at, k, res.class)
+			return rd.CheckString("", res.class)
 		case "Vulnerabilities":
-			return p.records(f, res, vulnerabilities)
+			return p.records(res, vulnerabilities)
 		case "Misconfigurations":
-			return p.records(f, res, misconfigurations)
+			return p.records(res, misconfigurations)
 		case "Secrets":
-			return p.records(f, res, secrets)
+			return p.records(res, secrets)
 		case "ModifiedFindings":
-			return rd.array(p.ctx, f, func(i int) error { return p.modified(f.elem(i), res) })
+			return rd.Array(p.ctx, func(int) error { return p.modified(res) })
 		default:
-			return rd.skip(f)
+			return rd.Skip()
 		}
 	})
 	if err != nil {
@@ -319,9 +335,9 @@ func (p *parse) result(at *path) error {
 	}
 	switch {
 	case !res.hasTarget:
-		return rd.fail(at, "missing Target")
+		return rd.Errorf("", "missing Target")
 	case !res.hasClass:
-		return rd.fail(at, "missing Class")
+		return rd.Errorf("", "missing Class")
 	}
 	switch res.class {
 	case "os-pkgs", "lang-pkgs":
@@ -335,10 +351,10 @@ func (p *parse) result(at *path) error {
 }
 
 // records reads one Vulnerabilities, Misconfigurations or Secrets array.
-func (p *parse) records(at *path, res *result, l list) error {
-	return p.rd.array(p.ctx, at, func(i int) error {
-		it := pending{res: res, p: at.elem(i), list: l}
-		if err := p.rd.decode(it.p, &it.rec); err != nil {
+func (p *parse) records(res *result, l list) error {
+	return p.rd.Array(p.ctx, func(int) error {
+		it := pending{res: res, list: l}
+		if err := p.rd.Decode(&it.rec); err != nil {
 			return err
 		}
 		return p.add(it)
@@ -346,17 +362,17 @@ func (p *parse) records(at *path, res *result, l list) error {
 }
 
 // modified reads one ModifiedFindings entry.
-func (p *parse) modified(at *path, res *result) error {
+func (p *parse) modified(res *result) error {
 	var m struct {
 		Type      string
 		Status    string
 		Statement string
 		Finding   record
 	}
-	if err := p.rd.decode(at, &m); err != nil {
+	if err := p.rd.Decode(&m); err != nil {
 		return err
 	}
-	it := pending{res: res, p: at.field("Finding"), rec: m.Finding, reason: m.Statement}
+	it := pending{res: res, sub: "Finding", rec: m.Finding, reason: m.Statement}
 	switch m.Type {
 	case "vulnerability":
 		it.list = vulnerabilities
@@ -367,16 +383,16 @@ func (p *parse) modified(at *path, res *result) error {
 	case "license":
 		return nil // licenses are not weaknesses (see the package documentation)
 	default:
-		return p.rd.fail(at.field("Type"), "unknown finding type %s (want vulnerability, misconfiguration, secret or license)", brief(m.Type))
+		return p.rd.Errorf("Type", "unknown finding type %s (want vulnerability, misconfiguration, secret or license)", jsonstream.Brief(m.Type))
 	}
 	if m.Status == "" {
-		return p.rd.fail(at.field("Status"), "missing: a modified finding must say how it was modified")
+		return p.rd.Errorf("Status", "missing: a modified finding must say how it was modified")
 	}
 	it.supp = "trivy:" + m.Status
-	if err := p.rd.str(at, "Status", m.Status); err != nil {
+	if err := p.rd.CheckString("Status", m.Status); err != nil {
 		return err
 	}
-	if err := p.rd.str(at, "Statement", m.Statement); err != nil {
+	if err := p.rd.CheckString("Statement", m.Statement); err != nil {
 		return err
 	}
 	return p.add(it)
@@ -395,7 +411,7 @@ func (p *parse) add(it pending) error {
 		return p.send(&it)
 	}
 	if len(p.queue) >= maxPending {
-		return p.rd.fail(it.p, "more than %d findings come before ArtifactType or their result's Target and Class; write those fields first", maxPending)
+		return p.rd.Errorf(it.sub, "more than %d findings come before ArtifactType or their result's Target and Class; write those fields first", maxPending)
 	}
 	p.queue = append(p.queue, it)
 	return p.flush()
@@ -430,56 +446,56 @@ func (p *parse) send(it *pending) error {
 // check validates a record where it was read, so that errors carry its
 // path and offset even when its finding is made later.
 func (p *parse) check(it *pending) error {
-	rd, r, at := p.rd, &it.rec, it.p
+	rd, r := p.rd, &it.rec
 	switch it.list {
 	case vulnerabilities:
 		if r.VulnerabilityID == "" {
-			return rd.fail(at.field("VulnerabilityID"), "missing")
+			return rd.Errorf(it.at("VulnerabilityID"), "missing")
 		}
 		if r.PkgName == "" {
-			return rd.fail(at.field("PkgName"), "missing")
+			return rd.Errorf(it.at("PkgName"), "missing")
 		}
 		for _, f := range [...]struct{ name, s string }{
 			{"VulnerabilityID", r.VulnerabilityID}, {"PkgName", r.PkgName}, {"PkgPath", r.PkgPath},
 			{"InstalledVersion", r.InstalledVersion}, {"FixedVersion", r.FixedVersion},
 			{"PrimaryURL", r.PrimaryURL}, {"Title", r.Title}, {"Severity", r.Severity},
 		} {
-			if err := rd.str(at, f.name, f.s); err != nil {
+			if err := rd.CheckString(it.at(f.name), f.s); err != nil {
 				return err
 			}
 		}
-		return rd.strs(at, "VendorIDs", r.VendorIDs)
+		return rd.CheckStrings(it.at("VendorIDs"), r.VendorIDs)
 	case misconfigurations:
 		if r.ID == "" && r.AVDID == "" {
-			return rd.fail(at.field("ID"), "missing (and no AVDID)")
+			return rd.Errorf(it.at("ID"), "missing (and no AVDID)")
 		}
 		switch r.Status {
 		case "", "FAIL", "PASS", "EXCEPTION":
 		default:
-			return rd.fail(at.field("Status"), "unknown status %s (want FAIL, PASS or EXCEPTION)", brief(r.Status))
+			return rd.Errorf(it.at("Status"), "unknown status %s (want FAIL, PASS or EXCEPTION)", jsonstream.Brief(r.Status))
 		}
 		if r.CauseMetadata.StartLine < 0 {
-			return rd.fail(at.field("CauseMetadata").field("StartLine"), "negative line %d", r.CauseMetadata.StartLine)
+			return rd.Errorf(it.at("CauseMetadata.StartLine"), "negative line %d", r.CauseMetadata.StartLine)
 		}
 		for _, f := range [...]struct{ name, s string }{
 			{"ID", r.ID}, {"AVDID", r.AVDID}, {"Title", r.Title}, {"Severity", r.Severity},
 			{"PrimaryURL", r.PrimaryURL}, {"CauseMetadata.Resource", r.CauseMetadata.Resource},
 		} {
-			if err := rd.str(at, f.name, f.s); err != nil {
+			if err := rd.CheckString(it.at(f.name), f.s); err != nil {
 				return err
 			}
 		}
 	case secrets:
 		if r.RuleID == "" {
-			return rd.fail(at.field("RuleID"), "missing")
+			return rd.Errorf(it.at("RuleID"), "missing")
 		}
 		if r.StartLine < 0 {
-			return rd.fail(at.field("StartLine"), "negative line %d", r.StartLine)
+			return rd.Errorf(it.at("StartLine"), "negative line %d", r.StartLine)
 		}
 		for _, f := range [...]struct{ name, s string }{
 			{"RuleID", r.RuleID}, {"Title", r.Title}, {"Severity", r.Severity},
 		} {
-			if err := rd.str(at, f.name, f.s); err != nil {
+			if err := rd.CheckString(it.at(f.name), f.s); err != nil {
 				return err
 			}
 		}
@@ -609,3 +625,21 @@ func (p *parse) scan() ingest.Scan {
 	}
 	return s
 }
+
+// key joins the parts of a composite finding key with "|", escaping "%"
+// and "|" inside parts so that distinct parts never give the same key.
+func key(parts ...string) string {
+	var b strings.Builder
+	for i, s := range parts {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		if strings.ContainsAny(s, "%|") {
+			s = keyEscaper.Replace(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")
