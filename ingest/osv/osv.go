@@ -55,25 +55,35 @@
 // OSV-Scanner drops ignored vulnerabilities from its output, so there is
 // no suppression to read.
 //
-// The JSON helpers in stream.go are kept identical in ingest/trivy,
-// ingest/grype, ingest/snyk and ingest/osv until they move to a shared
-// internal package.
+// # Limits
+//
+// One OSV record or other value read whole that is larger than 16 MiB is a
+// FormatError, and so is a JSON string longer than 1 MiB, except inside a
+// record's fields that the parser does not read.
 package osv
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
 
 // Format is the Scan.Format and FormatError.Format of this parser.
 const Format = "osv-scanner"
+
+// Limits of the report reader (see the package documentation).
+const (
+	maxValue  = 16 << 20 // bytes of one OSV record or other value read whole
+	maxString = 1 << 20  // bytes of one string
+)
 
 // Parser reads OSV-Scanner JSON output. The zero value is ready to use.
 type Parser struct{}
@@ -85,16 +95,16 @@ var _ ingest.Parser = Parser{}
 // objects with a source or packages, or is empty with nothing beside it but
 // OSV-Scanner's experimental_config.
 func Detect(head []byte) bool {
-	s := readShape(head)
-	if s.array || !s.keys["results"] {
+	s := jsonstream.ReadShape(head)
+	if s.Array || !s.Keys["results"] {
 		return false
 	}
-	r, ok := s.first["results"]
+	r, ok := s.First["results"]
 	if !ok {
 		return false
 	}
 	if len(r) == 0 {
-		for k := range s.keys {
+		for k := range s.Keys {
 			if k != "results" && k != "experimental_config" {
 				return false
 			}
@@ -172,7 +182,7 @@ type pkg struct {
 
 type parse struct {
 	ctx  context.Context
-	rd   *reader
+	rd   *jsonstream.Decoder
 	emit func(ingest.Finding) error
 }
 
@@ -181,22 +191,21 @@ type parse struct {
 // read to its end. A malformed, truncated or wrongly typed output is a
 // *ingest.FormatError; an error from emit or ctx is returned as is.
 func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) error) (ingest.Scan, error) {
-	p := &parse{ctx: ctx, rd: newReader(r, Format), emit: emit}
-	rd := p.rd
+	rd := jsonstream.New(r, jsonstream.Options{Format: Format, MaxString: maxString, MaxValue: maxValue, Wording: jsonstream.IsWant})
+	p := &parse{ctx: ctx, rd: rd, emit: emit}
 	hasResults := false
-	err := rd.object(ctx, nil, func(k string) error {
-		at := (*path)(nil).field(k)
+	err := rd.Object(ctx, func(k string) error {
 		if k != "results" {
-			return rd.skip(at)
+			return rd.Skip()
 		}
 		hasResults = true
-		return rd.array(ctx, at, func(i int) error { return p.result(at.elem(i)) })
+		return rd.Array(ctx, func(int) error { return p.result() })
 	})
 	if err == nil {
-		err = rd.end()
+		err = rd.End()
 	}
 	if err == nil && !hasResults {
-		err = rd.fail(nil, "missing results: not OSV-Scanner JSON output")
+		err = rd.Errorf("", "missing results: not OSV-Scanner JSON output")
 	}
 	if err != nil {
 		return ingest.Scan{}, err
@@ -207,7 +216,7 @@ func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) 
 // result reads one results entry. Its findings are emitted package by
 // package once its source is known; when source comes after packages they
 // wait for it.
-func (p *parse) result(at *path) error {
+func (p *parse) result() error {
 	rd := p.rd
 	var (
 		source struct {
@@ -224,26 +233,25 @@ func (p *parse) result(at *path) error {
 		}
 		return p.emit(withSource(f, source.Path))
 	}
-	err := rd.object(p.ctx, at, func(k string) error {
-		f := at.field(k)
+	err := rd.Object(p.ctx, func(k string) error {
 		switch k {
 		case "source":
-			if err := rd.decode(f, &source); err != nil {
+			if err := rd.Decode(&source); err != nil {
 				return err
 			}
 			hasSource = true
-			return rd.str(f, "path", source.Path)
+			return rd.CheckString("path", source.Path)
 		case "packages":
-			return rd.array(p.ctx, f, func(i int) error { return p.pkg(f.elem(i), send) })
+			return rd.Array(p.ctx, func(int) error { return p.pkg(send) })
 		default:
-			return rd.skip(f)
+			return rd.Skip()
 		}
 	})
 	if err != nil {
 		return err
 	}
 	if !hasSource {
-		return rd.fail(at, "missing source")
+		return rd.Errorf("", "missing source")
 	}
 	for _, f := range waiting {
 		if err := p.emit(withSource(f, source.Path)); err != nil {
@@ -264,50 +272,49 @@ func withSource(f ingest.Finding, source string) ingest.Finding {
 
 // pkg reads one packages entry and sends its findings, keyed without the
 // source path, in group order.
-func (p *parse) pkg(at *path, send func(ingest.Finding) error) error {
+func (p *parse) pkg(send func(ingest.Finding) error) error {
 	rd := p.rd
 	var (
 		info   pkg
 		vulns  []vuln
 		groups []group
 	)
-	err := rd.object(p.ctx, at, func(k string) error {
-		f := at.field(k)
+	err := rd.Object(p.ctx, func(k string) error {
 		switch k {
 		case "package":
-			if err := rd.decode(f, &info); err != nil {
+			if err := rd.Decode(&info); err != nil {
 				return err
 			}
 			for _, s := range [...]struct{ name, s string }{
 				{"name", info.Name}, {"version", info.Version}, {"ecosystem", info.Ecosystem}, {"commit", info.Commit},
 			} {
-				if err := rd.str(f, s.name, s.s); err != nil {
+				if err := rd.CheckString(s.name, s.s); err != nil {
 					return err
 				}
 			}
 		case "vulnerabilities":
-			return rd.array(p.ctx, f, func(i int) error {
-				v, err := p.record(f.elem(i))
+			return rd.Array(p.ctx, func(int) error {
+				v, err := p.record()
 				vulns = append(vulns, v)
 				return err
 			})
 		case "groups":
-			if err := rd.decode(f, &groups); err != nil {
+			if err := rd.Decode(&groups); err != nil {
 				return err
 			}
 			for i, g := range groups {
 				if len(g.IDs) == 0 {
-					return rd.fail(f.elem(i).field("ids"), "missing: a group names at least one vulnerability")
+					return rd.Errorf(fmt.Sprintf("[%d].ids", i), "missing: a group names at least one vulnerability")
 				}
-				if err := rd.strs(f.elem(i), "ids", g.IDs); err != nil {
+				if err := rd.CheckStrings(fmt.Sprintf("[%d].ids", i), g.IDs); err != nil {
 					return err
 				}
-				if err := rd.strs(f.elem(i), "aliases", g.Aliases); err != nil {
+				if err := rd.CheckStrings(fmt.Sprintf("[%d].aliases", i), g.Aliases); err != nil {
 					return err
 				}
 			}
 		default:
-			return rd.skip(f)
+			return rd.Skip()
 		}
 		return nil
 	})
@@ -329,7 +336,7 @@ func (p *parse) pkg(at *path, send func(ingest.Finding) error) error {
 		}
 	}
 	for i, g := range groups {
-		f, err := p.finding(at.field("groups").elem(i), info, g, vulns)
+		f, err := p.finding(i, info, g, vulns)
 		if err != nil {
 			return err
 		}
@@ -341,28 +348,28 @@ func (p *parse) pkg(at *path, send func(ingest.Finding) error) error {
 }
 
 // record reads one OSV record and reduces it.
-func (p *parse) record(at *path) (vuln, error) {
+func (p *parse) record() (vuln, error) {
 	rd := p.rd
 	var r record
-	if err := rd.decode(at, &r); err != nil {
+	if err := rd.Decode(&r); err != nil {
 		return vuln{}, err
 	}
 	if r.ID == "" {
-		return vuln{}, rd.fail(at.field("id"), "missing")
+		return vuln{}, rd.Errorf("id", "missing")
 	}
 	for _, s := range [...]struct{ name, s string }{
 		{"id", r.ID}, {"summary", r.Summary}, {"database_specific.severity", string(r.DatabaseSpecific.Severity)},
 	} {
-		if err := rd.str(at, s.name, s.s); err != nil {
+		if err := rd.CheckString(s.name, s.s); err != nil {
 			return vuln{}, err
 		}
 	}
-	if err := rd.strs(at, "aliases", r.Aliases); err != nil {
+	if err := rd.CheckStrings("aliases", r.Aliases); err != nil {
 		return vuln{}, err
 	}
 	v := vuln{id: r.ID, summary: r.Summary, aliases: r.Aliases, score: -1, word: string(r.DatabaseSpecific.Severity)}
 	for i, s := range r.Severity {
-		if err := rd.str(at.field("severity").elem(i), "score", s.Score); err != nil {
+		if err := rd.CheckString(fmt.Sprintf("severity[%d].score", i), s.Score); err != nil {
 			return vuln{}, err
 		}
 		if score, ok := cvss3(s.Score); ok && score > v.score {
@@ -376,8 +383,7 @@ func (p *parse) record(at *path) (vuln, error) {
 				continue
 			}
 			for k, e := range rg.Events {
-				at := at.field("affected").elem(i).field("ranges").elem(j).field("events").elem(k)
-				if err := rd.str(at, "fixed", e.Fixed); err != nil {
+				if err := rd.CheckString(fmt.Sprintf("affected[%d].ranges[%d].events[%d].fixed", i, j, k), e.Fixed); err != nil {
 					return vuln{}, err
 				}
 				if e.Fixed != "" {
@@ -392,8 +398,8 @@ func (p *parse) record(at *path) (vuln, error) {
 	return v, nil
 }
 
-// finding makes the finding of group g (at at) of package info.
-func (p *parse) finding(at *path, info pkg, g group, vulns []vuln) (ingest.Finding, error) {
+// finding makes the finding of group g (groups[gi]) of package info.
+func (p *parse) finding(gi int, info pkg, g group, vulns []vuln) (ingest.Finding, error) {
 	ids := slices.Clone(g.IDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -454,7 +460,7 @@ func (p *parse) finding(at *path, info pkg, g group, vulns []vuln) (ingest.Findi
 	case g.MaxSeverity != "":
 		s, err := strconv.ParseFloat(g.MaxSeverity, 64)
 		if err != nil {
-			return f, p.rd.fail(at.field("max_severity"), "not a CVSS score: %s", brief(g.MaxSeverity))
+			return f, p.rd.Errorf(fmt.Sprintf("groups[%d].max_severity", gi), "not a CVSS score: %s", jsonstream.Brief(g.MaxSeverity))
 		}
 		f.Severity, f.OriginalSeverity = ingest.SeverityFromScore(s), g.MaxSeverity
 	case score >= 0:
@@ -492,3 +498,21 @@ func sameEcosystem(a, b string) bool {
 	b, _, _ = strings.Cut(b, ":")
 	return strings.EqualFold(a, b)
 }
+
+// key joins the parts of a composite finding key with "|", escaping "%"
+// and "|" inside parts so that distinct parts never give the same key.
+func key(parts ...string) string {
+	var b strings.Builder
+	for i, s := range parts {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		if strings.ContainsAny(s, "%|") {
+			s = keyEscaper.Replace(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

@@ -62,24 +62,34 @@
 // A project object that only reports an error ({"ok": false, "error": ...})
 // is a FormatError: the scan is incomplete.
 //
-// The JSON helpers in stream.go are kept identical in ingest/trivy,
-// ingest/grype, ingest/snyk and ingest/osv until they move to a shared
-// internal package.
+// # Limits
+//
+// One vulnerability entry or other value read whole that is larger than
+// 16 MiB is a FormatError, and so is a JSON string longer than 1 MiB,
+// except inside an entry's fields that the parser does not read.
 package snyk
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
 
 // Format is the Scan.Format and FormatError.Format of this parser.
 const Format = "snyk"
+
+// Limits of the report reader (see the package documentation).
+const (
+	maxValue  = 16 << 20 // bytes of one vulnerability entry or other value read whole
+	maxString = 1 << 20  // bytes of one string
+)
 
 // Parser reads snyk test --json output. The zero value is ready to use.
 type Parser struct{}
@@ -92,13 +102,13 @@ var _ ingest.Parser = Parser{}
 // own fields, or with no vulnerabilities beside packageManager,
 // projectName or dependencyCount.
 func Detect(head []byte) bool {
-	s := readShape(head)
-	if !s.keys["vulnerabilities"] {
+	s := jsonstream.ReadShape(head)
+	if !s.Keys["vulnerabilities"] {
 		return false
 	}
-	v, ok := s.first["vulnerabilities"]
+	v, ok := s.First["vulnerabilities"]
 	if ok && len(v) == 0 {
-		return s.keys["packageManager"] || s.keys["projectName"] || s.keys["dependencyCount"]
+		return s.Keys["packageManager"] || s.Keys["projectName"] || s.Keys["dependencyCount"]
 	}
 	for _, k := range []string{"packageName", "moduleName", "from", "semver", "alternativeIds", "upgradePath", "isUpgradable"} {
 		if v[k] {
@@ -149,7 +159,7 @@ type project struct {
 
 type parse struct {
 	ctx  context.Context
-	rd   *reader
+	rd   *jsonstream.Decoder
 	emit func(ingest.Finding) error
 
 	array  bool
@@ -164,23 +174,23 @@ type parse struct {
 // that reports an error, is a *ingest.FormatError; an error from emit or
 // ctx is returned as is.
 func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) error) (ingest.Scan, error) {
-	p := &parse{ctx: ctx, rd: newReader(r, Format), emit: emit, kinds: map[ingest.Kind]bool{}}
-	rd := p.rd
-	t, err := rd.dec.Token()
+	rd := jsonstream.New(r, jsonstream.Options{Format: Format, MaxString: maxString, MaxValue: maxValue, Wording: jsonstream.IsWant})
+	p := &parse{ctx: ctx, rd: rd, emit: emit, kinds: map[ingest.Kind]bool{}}
+	t, err := rd.Token()
 	if err != nil {
-		return ingest.Scan{}, rd.wrap(nil, err)
+		return ingest.Scan{}, err
 	}
 	switch t {
 	case json.Delim('{'):
-		err = p.project(nil, true)
+		err = p.project(true)
 	case json.Delim('['):
 		p.array = true
-		err = rd.elements(ctx, nil, func(i int) error { return p.project((*path)(nil).elem(i), false) })
+		err = rd.Elements(ctx, func(int) error { return p.project(false) })
 	default:
-		return ingest.Scan{}, rd.fail(nil, "is %s, want a project object or an array of them", describe(t))
+		return ingest.Scan{}, rd.Errorf("", "is %s, want a project object or an array of them", jsonstream.Describe(t))
 	}
 	if err == nil {
-		err = rd.end()
+		err = rd.End()
 	}
 	if err != nil {
 		return ingest.Scan{}, err
@@ -197,28 +207,26 @@ func (Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding) 
 	return s, nil
 }
 
-// project reads one project object at at; opened says its "{" has been read.
-func (p *parse) project(at *path, opened bool) error {
+// project reads one project object; opened says its "{" has been read.
+func (p *parse) project(opened bool) error {
 	rd := p.rd
 	pr := &project{byID: map[string]*entry{}}
 	member := func(k string) error {
-		f := at.field(k)
 		var s *string
 		switch k {
 		case "vulnerabilities":
 			pr.hasVulns = true
-			return rd.array(p.ctx, f, func(i int) error { return p.vuln(pr, f.elem(i), false) })
+			return rd.Array(p.ctx, func(int) error { return p.vuln(pr, false) })
 		case "filtered":
-			return rd.object(p.ctx, f, func(k string) error {
+			return rd.Object(p.ctx, func(k string) error {
 				if k != "ignore" {
-					return rd.skip(f.field(k))
+					return rd.Skip()
 				}
-				ig := f.field(k)
-				return rd.array(p.ctx, ig, func(i int) error { return p.vuln(pr, ig.elem(i), true) })
+				return rd.Array(p.ctx, func(int) error { return p.vuln(pr, true) })
 			})
 		case "docker":
 			pr.docker = true
-			return rd.skip(f)
+			return rd.Skip()
 		case "projectName":
 			s = &pr.name
 		case "displayTargetFile":
@@ -232,37 +240,37 @@ func (p *parse) project(at *path, opened bool) error {
 		case "error":
 			s = &pr.errMsg
 		default:
-			return rd.skip(f)
+			return rd.Skip()
 		}
-		if err := rd.decode(f, s); err != nil {
+		if err := rd.Decode(s); err != nil {
 			return err
 		}
-		return rd.str(at, k, *s)
+		return rd.CheckString("", *s)
 	}
 	var err error
 	if opened {
-		err = rd.members(p.ctx, at, member)
+		err = rd.Members(p.ctx, member)
 	} else {
-		err = rd.object(p.ctx, at, member)
+		err = rd.Object(p.ctx, member)
 	}
 	if err != nil {
 		return err
 	}
 	if !pr.hasVulns {
 		if pr.errMsg != "" {
-			return rd.fail(at, "snyk reported an error instead of results: %s", brief(pr.errMsg))
+			return rd.Errorf("", "snyk reported an error instead of results: %s", jsonstream.Brief(pr.errMsg))
 		}
-		return rd.fail(at, "missing vulnerabilities: not snyk test --json output")
+		return rd.Errorf("", "missing vulnerabilities: not snyk test --json output")
 	}
 	return p.finish(pr)
 }
 
 // vuln reads one entry of vulnerabilities (or, ignored, of filtered.ignore)
 // and merges it into its project's findings.
-func (p *parse) vuln(pr *project, at *path, ignored bool) error {
+func (p *parse) vuln(pr *project, ignored bool) error {
 	rd := p.rd
 	var v vuln
-	if err := rd.decode(at, &v); err != nil {
+	if err := rd.Decode(&v); err != nil {
 		return err
 	}
 	if v.Type == "license" {
@@ -274,25 +282,25 @@ func (p *parse) vuln(pr *project, at *path, ignored bool) error {
 	}
 	switch {
 	case v.ID == "":
-		return rd.fail(at.field("id"), "missing")
+		return rd.Errorf("id", "missing")
 	case pkg == "":
-		return rd.fail(at.field("packageName"), "missing (and no name)")
+		return rd.Errorf("packageName", "missing (and no name)")
 	}
 	for _, f := range [...]struct{ name, s string }{
 		{"id", v.ID}, {"title", v.Title}, {"severity", v.Severity}, {"severityWithCritical", v.SeverityWithCritical},
 		{"packageName", pkg}, {"version", v.Version},
 	} {
-		if err := rd.str(at, f.name, f.s); err != nil {
+		if err := rd.CheckString(f.name, f.s); err != nil {
 			return err
 		}
 	}
-	if err := rd.strs(at, "fixedIn", v.FixedIn); err != nil {
+	if err := rd.CheckStrings("fixedIn", v.FixedIn); err != nil {
 		return err
 	}
-	if err := rd.strs(at.field("identifiers"), "CVE", v.Identifiers.CVE); err != nil {
+	if err := rd.CheckStrings("identifiers.CVE", v.Identifiers.CVE); err != nil {
 		return err
 	}
-	if err := rd.strs(at.field("identifiers"), "GHSA", v.Identifiers.GHSA); err != nil {
+	if err := rd.CheckStrings("identifiers.GHSA", v.Identifiers.GHSA); err != nil {
 		return err
 	}
 
@@ -307,9 +315,8 @@ func (p *parse) vuln(pr *project, at *path, ignored bool) error {
 		e.open = true
 		return nil
 	}
-	ign := at.field("filtered").field("ignored")
 	for i, rule := range v.Filtered.Ignored {
-		if err := rd.str(ign.elem(i), "reason", rule.Reason); err != nil {
+		if err := rd.CheckString(fmt.Sprintf("filtered.ignored[%d].reason", i), rule.Reason); err != nil {
 			return err
 		}
 		if rule.Reason != "" && !slices.Contains(e.reasons, rule.Reason) {
@@ -320,7 +327,7 @@ func (p *parse) vuln(pr *project, at *path, ignored bool) error {
 		}
 		t, err := parseTime(rule.Expires)
 		if err != nil {
-			return rd.fail(ign.elem(i).field("expires"), "not a date or RFC 3339 time: %s", brief(rule.Expires))
+			return rd.Errorf(fmt.Sprintf("filtered.ignored[%d].expires", i), "not a date or RFC 3339 time: %s", jsonstream.Brief(rule.Expires))
 		}
 		if e.until.IsZero() || t.Before(e.until) {
 			e.until = t
@@ -410,3 +417,21 @@ func (p *parse) finish(pr *project) error {
 	}
 	return nil
 }
+
+// key joins the parts of a composite finding key with "|", escaping "%"
+// and "|" inside parts so that distinct parts never give the same key.
+func key(parts ...string) string {
+	var b strings.Builder
+	for i, s := range parts {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		if strings.ContainsAny(s, "%|") {
+			s = keyEscaper.Replace(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")
