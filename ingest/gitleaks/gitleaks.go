@@ -3,12 +3,12 @@ package gitleaks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"hash/maphash"
 	"io"
 	"strconv"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
 
 // Default limits of a Parser whose fields are zero.
@@ -59,37 +59,26 @@ func (p Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding
 	if maxRecord <= 0 {
 		maxRecord = DefaultMaxRecord
 	}
-	s := newStream(r, maxString, maxRecord)
+	s := jsonstream.New(r, jsonstream.Options{Format: "gitleaks", MaxString: maxString, MaxValue: maxRecord})
 	keys := map[uint64]uint32{}
 	seed := maphash.MakeSeed()
 
-	t, err := s.token()
+	t, err := s.Token()
 	if err != nil {
-		var fe *ingest.FormatError
-		if errors.As(err, &fe) && s.dec.InputOffset() == 0 {
-			fe.Msg = "empty input"
-		}
 		return ingest.Scan{}, err
 	}
 	if t != json.Delim('[') {
-		return ingest.Scan{}, s.errorf("", s.dec.InputOffset(), "want a Gitleaks v8 report (an array of findings) at the top level, got %s", describe(t))
+		return ingest.Scan{}, s.Errorf("", "want a Gitleaks v8 report (an array of findings) at the top level, got %s", jsonstream.Describe(t))
 	}
-	for i := 0; s.dec.More(); i++ {
-		if err := ctx.Err(); err != nil {
-			return ingest.Scan{}, err
-		}
-		s.pushIndex(i)
-		raw, start, err := s.record()
-		if err != nil {
-			return ingest.Scan{}, err
-		}
+	err = s.Elements(ctx, func(int) error {
 		var fj findingJSON
-		if err := s.unmarshal(raw, start, &fj); err != nil {
-			return ingest.Scan{}, err
+		start, err := s.Record(&fj)
+		if err != nil {
+			return err
 		}
 		f, err := finding(s, &fj, start)
 		if err != nil {
-			return ingest.Scan{}, err
+			return err
 		}
 		h := maphash.String(seed, f.Key)
 		n := keys[h] + 1
@@ -97,29 +86,26 @@ func (p Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding
 		if n > 1 {
 			f.Key += "#" + strconv.Itoa(int(n))
 		}
-		if err := emit(f); err != nil {
-			return ingest.Scan{}, err
-		}
-		s.pop()
+		return emit(f)
+	})
+	if err == nil {
+		err = s.End()
 	}
-	if _, err := s.token(); err != nil { // ']'
+	if err != nil {
 		return ingest.Scan{}, err
-	}
-	if _, err := s.dec.Token(); err != io.EOF {
-		return ingest.Scan{}, s.errorf("", s.dec.InputOffset(), "unexpected data after the report array")
 	}
 	return ingest.Scan{Format: "gitleaks", Scanner: "gitleaks", Kinds: []ingest.Kind{ingest.Secret}}, nil
 }
 
 // finding checks one decoded finding and builds its Finding.
-func finding(s *stream, fj *findingJSON, start int64) (ingest.Finding, error) {
+func finding(s *jsonstream.Decoder, fj *findingJSON, start int64) (ingest.Finding, error) {
 	switch {
 	case fj.RuleID == "":
-		return ingest.Finding{}, s.errorf("RuleID", start, "missing")
+		return ingest.Finding{}, s.ErrorAt(start, "RuleID", "missing")
 	case fj.StartLine == nil:
-		return ingest.Finding{}, s.errorf("StartLine", start, "missing")
+		return ingest.Finding{}, s.ErrorAt(start, "StartLine", "missing")
 	case *fj.StartLine < 0:
-		return ingest.Finding{}, s.errorf("StartLine", start, "must not be negative, got %d", *fj.StartLine)
+		return ingest.Finding{}, s.ErrorAt(start, "StartLine", "must not be negative, got %d", *fj.StartLine)
 	}
 	f := ingest.Finding{
 		Kind:     ingest.Secret,

@@ -7,10 +7,10 @@
 // The log is read token by token; each result, rule, invocation and
 // provenance entry is decoded on its own and dropped once used, and values
 // the parser does not need (artifacts, taxonomies, code flows outside a
-// result) are skipped without being held. What is kept is the rules table
-// (id, short description, severity inputs, package fields: not the help
-// texts) and, only when results come before their run's tool, one compact
-// record per result.
+// result) are skipped without being held whole. What is kept is the rules
+// table (id, short description, severity inputs, package fields: not the
+// help texts) and, only when results come before their run's tool, one
+// compact record per result.
 //
 // SARIF does not order an object's members, and emitters differ: Semgrep
 // writes its keys sorted, so "results" comes before "tool" and the rules

@@ -96,20 +96,20 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 			pd.ruleIndex, indexPath = *rj.Rule.Index, "rule.index"
 			if tc := rj.Rule.ToolComponent; tc != nil && tc.Index != nil && *tc.Index != -1 {
 				if *tc.Index < 0 {
-					return pd, false, s.errorf("rule.toolComponent.index", start, "must not be negative, got %d", *tc.Index)
+					return pd, false, s.ErrorAt(start, "rule.toolComponent.index", "must not be negative, got %d", *tc.Index)
 				}
 				pd.comp = *tc.Index + 1
 			}
 		}
 	}
 	if pd.ruleIndex < -1 {
-		return pd, false, s.errorf(indexPath, start, "must not be negative, got %d", pd.ruleIndex)
+		return pd, false, s.ErrorAt(start, indexPath, "must not be negative, got %d", pd.ruleIndex)
 	}
 	if indexPath != "" {
 		pd.set().indexPath = indexPath
 	}
 	if pd.ruleID == "" && pd.ruleIndex < 0 {
-		return pd, false, s.errorf("ruleId", start, "missing (no ruleId, rule.id, ruleIndex or rule.index)")
+		return pd, false, s.ErrorAt(start, "ruleId", "missing (no ruleId, rule.id, ruleIndex or rule.index)")
 	}
 
 	switch {
@@ -130,7 +130,7 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 			if rg := pl.Region; rg != nil {
 				if rg.StartLine != nil {
 					if *rg.StartLine < 1 {
-						return pd, false, s.errorf("locations[0].physicalLocation.region.startLine", start, "must be at least 1, got %d", *rg.StartLine)
+						return pd, false, s.ErrorAt(start, "locations[0].physicalLocation.region.startLine", "must be at least 1, got %d", *rg.StartLine)
 					}
 					pd.line = *rg.StartLine
 				}
@@ -143,7 +143,7 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 
 	for k, sp := range rj.Suppressions {
 		if sp.Kind == "" {
-			return pd, false, s.errorf(fmt.Sprintf("suppressions[%d].kind", k), start, "missing")
+			return pd, false, s.ErrorAt(start, fmt.Sprintf("suppressions[%d].kind", k), "missing")
 		}
 		switch strings.ToLower(sp.Status) {
 		case "", "accepted":
@@ -154,7 +154,7 @@ func (ps *parse) pending(r *run, j int, rj *resultJSON, start int64) (pd pending
 		case "underreview", "rejected":
 			// Not (yet) a suppression: the finding stays open.
 		default:
-			return pd, false, s.errorf(fmt.Sprintf("suppressions[%d].status", k), start,
+			return pd, false, s.ErrorAt(start, fmt.Sprintf("suppressions[%d].status", k),
 				"unknown status %q (want accepted, underReview or rejected)", shortTitle(sp.Status))
 		}
 	}

@@ -3,7 +3,6 @@ package sarif
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"hash/maphash"
 	"io"
 	"slices"
@@ -11,7 +10,11 @@ import (
 	"time"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
+
+// formatName is the Scan.Format and FormatError.Format of this parser.
+const formatName = "sarif"
 
 // Default limits of a Parser whose fields are zero.
 const (
@@ -27,8 +30,8 @@ type Parser struct {
 	// MaxRecord is the largest single result, rule, invocation or other
 	// record that is decoded whole, in bytes; a larger one is a
 	// FormatError. Large values the parser does not need (artifacts,
-	// taxonomies, graphs) are skipped token by token and are not limited
-	// by it.
+	// taxonomies, graphs) are skipped one array element at a time and only
+	// those elements are limited by it, not the whole value.
 	MaxRecord int
 }
 
@@ -67,9 +70,9 @@ func (p Parser) ParseStats(ctx context.Context, r io.Reader, emit func(ingest.Fi
 	}
 	ps := &parse{
 		ctx:   ctx,
-		s:     newStream(r, maxString, maxRecord),
+		s:     jsonstream.New(r, jsonstream.Options{Format: formatName, MaxString: maxString, MaxValue: maxRecord}),
 		emit:  emit,
-		scan:  ingest.Scan{Format: "sarif"},
+		scan:  ingest.Scan{Format: formatName},
 		kinds: map[ingest.Kind]bool{},
 		keys:  map[uint64]uint32{},
 		seed:  maphash.MakeSeed(),
@@ -90,7 +93,7 @@ func (p Parser) ParseStats(ctx context.Context, r io.Reader, emit func(ingest.Fi
 // parse is the state of one ParseStats call.
 type parse struct {
 	ctx   context.Context
-	s     *stream
+	s     *jsonstream.Decoder
 	emit  func(ingest.Finding) error
 	stats Stats
 	scan  ingest.Scan
@@ -129,66 +132,51 @@ func (r *run) ready() bool {
 // log reads the top-level sarifLog object.
 func (ps *parse) log() error {
 	s := ps.s
-	t, err := s.token()
+	t, err := s.Token()
 	if err != nil {
-		var fe *ingest.FormatError
-		if errors.As(err, &fe) && s.dec.InputOffset() == 0 {
-			fe.Msg = "empty input"
-		}
 		return err
 	}
 	if t != json.Delim('{') {
-		return s.errorf("", s.dec.InputOffset(), "want a SARIF log object at the top level, got %s", describe(t))
+		return s.Errorf("", "want a SARIF log object at the top level, got %s", jsonstream.Describe(t))
 	}
-	var version string
 	var sawVersion, sawRuns bool
-	for s.dec.More() {
-		t, err := s.token()
-		if err != nil {
-			return err
-		}
-		key, _ := t.(string)
-		s.push(key)
+	err = s.Members(ps.ctx, func(key string) error {
 		switch key {
 		case "version":
 			sawVersion = true
-			if version, err = s.str(); err != nil {
-				return err
-			}
-			if version != "2.1.0" {
-				return s.errorf("", s.dec.InputOffset(), "unsupported SARIF version %q (want 2.1.0)", version)
-			}
-		case "runs":
-			sawRuns = true
-			n := 0
-			null, err := s.array(func(i int) error {
-				n++
-				return ps.run(i)
-			})
+			version, err := s.StringValue()
 			if err != nil {
 				return err
 			}
-			if null || n == 0 {
-				return s.errorf("", s.dec.InputOffset(), "no runs: the log names no tool")
+			if version != "2.1.0" {
+				return s.Errorf("", "unsupported SARIF version %q (want 2.1.0)", version)
 			}
-		default:
-			if err := s.skip(); err != nil {
-				return err
+			return nil
+		case "runs":
+			sawRuns = true
+			n := 0
+			err := s.Array(ps.ctx, func(i int) error {
+				n++
+				return ps.run(i)
+			})
+			if err == nil && n == 0 {
+				err = s.Errorf("", "no runs: the log names no tool")
 			}
+			return err
 		}
-		s.pop()
+		return s.Skip()
+	})
+	if err == nil {
+		err = s.End()
 	}
-	if _, err := s.token(); err != nil { // '}'
+	if err != nil {
 		return err
 	}
-	if _, err := s.dec.Token(); err != io.EOF {
-		return s.errorf("", s.dec.InputOffset(), "unexpected data after the SARIF log object")
-	}
 	if !sawVersion {
-		return s.errorf("version", 0, "missing")
+		return s.ErrorAt(0, "version", "missing")
 	}
 	if !sawRuns {
-		return s.errorf("runs", 0, "missing")
+		return s.ErrorAt(0, "runs", "missing")
 	}
 	return nil
 }
@@ -198,7 +186,7 @@ func (ps *parse) log() error {
 func (ps *parse) run(i int) error {
 	s := ps.s
 	r := &run{index: i, byID: map[string]*rule{}, kinds: map[ingest.Kind]bool{}}
-	_, err := s.object(func(key string) error {
+	err := s.Object(ps.ctx, func(key string) error {
 		switch key {
 		case "tool":
 			if err := ps.tool(r); err != nil {
@@ -212,12 +200,8 @@ func (ps *parse) run(i int) error {
 		case "versionControlProvenance":
 			return ps.provenance()
 		case "properties":
-			raw, start, err := s.record()
-			if err != nil {
-				return err
-			}
 			var rp runPropsJSON
-			if err := s.unmarshal(raw, start, &rp); err != nil {
+			if _, err := s.Record(&rp); err != nil {
 				return err
 			}
 			r.props = true
@@ -226,13 +210,13 @@ func (ps *parse) run(i int) error {
 			}
 			return ps.flush(r)
 		}
-		return s.skip()
+		return s.Skip()
 	})
 	if err != nil {
 		return err
 	}
 	if !r.tool {
-		return s.errorf("tool", s.dec.InputOffset(), "missing")
+		return s.Errorf("tool", "missing")
 	}
 	r.props = true // no properties follow: decide the Trivy kinds without an image
 	if err := ps.flush(r); err != nil {
@@ -263,7 +247,7 @@ func (ps *parse) tool(r *run) error {
 	s := ps.s
 	var name, version string
 	sawDriver := false
-	_, err := s.object(func(key string) error {
+	err := s.Object(ps.ctx, func(key string) error {
 		switch key {
 		case "driver":
 			sawDriver = true
@@ -271,22 +255,21 @@ func (ps *parse) tool(r *run) error {
 			name, version, err = ps.component(r, 0)
 			return err
 		case "extensions":
-			_, err := s.array(func(j int) error {
+			return s.Array(ps.ctx, func(j int) error {
 				_, _, err := ps.component(r, j+1)
 				return err
 			})
-			return err
 		}
-		return s.skip()
+		return s.Skip()
 	})
 	if err != nil {
 		return err
 	}
 	if !sawDriver {
-		return s.errorf("driver", s.dec.InputOffset(), "missing")
+		return s.Errorf("driver", "missing")
 	}
 	if strings.TrimSpace(name) == "" {
-		return s.errorf("driver.name", s.dec.InputOffset(), "missing")
+		return s.Errorf("driver.name", "missing")
 	}
 	r.tool = true
 	r.scanner = scannerName(name)
@@ -295,7 +278,7 @@ func (ps *parse) tool(r *run) error {
 		ps.scan.Scanner = r.scanner
 		ps.scan.ScannerVersion = version
 	case r.scanner != ps.scan.Scanner:
-		return s.errorf("driver.name", s.dec.InputOffset(),
+		return s.Errorf("driver.name",
 			"run's tool %q is not runs[0]'s %q: a log of several tools cannot be attributed to one scanner; split it per tool", r.scanner, ps.scan.Scanner)
 	}
 	return nil
@@ -310,27 +293,24 @@ func (ps *parse) component(r *run, ci int) (name, version string, err error) {
 		r.comps = append(r.comps, nil)
 	}
 	var semantic string
-	_, err = s.object(func(key string) error {
+	err = s.Object(ps.ctx, func(key string) error {
 		var err error
 		switch key {
 		case "name":
-			name, err = s.str()
+			name, err = s.StringValue()
 		case "version":
-			version, err = s.str()
+			version, err = s.StringValue()
 		case "semanticVersion":
-			semantic, err = s.str()
+			semantic, err = s.StringValue()
 		case "rules":
-			_, err = s.array(func(k int) error {
-				raw, start, err := s.record()
+			err = s.Array(ps.ctx, func(int) error {
+				var rj ruleJSON
+				start, err := s.Record(&rj)
 				if err != nil {
 					return err
 				}
-				var rj ruleJSON
-				if err := s.unmarshal(raw, start, &rj); err != nil {
-					return err
-				}
 				if rj.ID == "" {
-					return s.errorf("id", start, "missing")
+					return s.ErrorAt(start, "id", "missing")
 				}
 				rl := compactRule(&rj)
 				r.comps[ci] = append(r.comps[ci], rl)
@@ -340,7 +320,7 @@ func (ps *parse) component(r *run, ci int) (name, version string, err error) {
 				return nil
 			})
 		default:
-			err = s.skip()
+			err = s.Skip()
 		}
 		return err
 	})
@@ -354,13 +334,10 @@ func (ps *parse) component(r *run, ci int) (name, version string, err error) {
 // when (the first invocation's start, else end, time).
 func (ps *parse) invocations(r *run) error {
 	s := ps.s
-	_, err := s.array(func(j int) error {
-		raw, start, err := s.record()
-		if err != nil {
-			return err
-		}
+	return s.Array(ps.ctx, func(j int) error {
 		var inv invocationJSON
-		if err := s.unmarshal(raw, start, &inv); err != nil {
+		start, err := s.Record(&inv)
+		if err != nil {
 			return err
 		}
 		if inv.ExecutionSuccessful != nil && !*inv.ExecutionSuccessful {
@@ -375,27 +352,22 @@ func (ps *parse) invocations(r *run) error {
 			}
 			t, err := time.Parse(time.RFC3339Nano, f.value)
 			if err != nil {
-				return s.errorf(f.name, start, "not an RFC 3339 date-time: %q", shortTitle(f.value))
+				return s.ErrorAt(start, f.name, "not an RFC 3339 date-time: %q", shortTitle(f.value))
 			}
 			r.time = t.UTC()
 			break
 		}
 		return nil
 	})
-	return err
 }
 
 // provenance reads run.versionControlProvenance; the first entry of the
 // first run that has one names the scan's repository, branch and commit.
 func (ps *parse) provenance() error {
 	s := ps.s
-	_, err := s.array(func(j int) error {
-		raw, start, err := s.record()
-		if err != nil {
-			return err
-		}
+	return s.Array(ps.ctx, func(j int) error {
 		var vp provenanceJSON
-		if err := s.unmarshal(raw, start, &vp); err != nil {
+		if _, err := s.Record(&vp); err != nil {
 			return err
 		}
 		if j == 0 && ps.scan.Commit == "" && ps.scan.Branch == "" && vp.RepositoryURI != "" {
@@ -407,22 +379,23 @@ func (ps *parse) provenance() error {
 		}
 		return nil
 	})
-	return err
 }
 
 // results reads run.results one result at a time.
 func (ps *parse) results(r *run) error {
 	s := ps.s
-	null, err := s.array(func(j int) error {
-		if err := ps.ctx.Err(); err != nil {
-			return err
-		}
-		raw, start, err := s.record()
-		if err != nil {
-			return err
-		}
+	ok, err := s.Open('[')
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r.null = true
+		return nil
+	}
+	return s.Elements(ps.ctx, func(j int) error {
 		var rj resultJSON
-		if err := s.unmarshal(raw, start, &rj); err != nil {
+		start, err := s.Record(&rj)
+		if err != nil {
 			return err
 		}
 		ps.stats.Results++
@@ -438,10 +411,6 @@ func (ps *parse) results(r *run) error {
 		ps.stats.MaxPending = max(ps.stats.MaxPending, r.pending.n)
 		return nil
 	})
-	if null {
-		r.null = true
-	}
-	return err
 }
 
 // flush turns the results held back in r into findings once r is ready.

@@ -8,7 +8,7 @@
 // The report is read token by token and each result is decoded, turned
 // into a finding and emitted on its own; paths.scanned (one entry per
 // file) and other members the parser does not need are skipped without
-// being held.
+// being held whole.
 //
 // # Scan
 //

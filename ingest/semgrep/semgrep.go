@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"hash/maphash"
 	"io"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/jsonstream"
 )
 
 // Default limits of a Parser whose fields are zero.
@@ -29,8 +29,9 @@ type Parser struct {
 	// in encoded bytes; a longer one is a FormatError.
 	MaxString int
 	// MaxRecord is the largest single result or error, in bytes; a larger
-	// one is a FormatError. Other values (paths.scanned, which lists every
-	// file) are skipped token by token and not limited by it.
+	// one is a FormatError. Other values are skipped one array element at
+	// a time and only those elements are limited by it: paths.scanned,
+	// which lists every file, is not limited as a whole.
 	MaxRecord int
 }
 
@@ -110,7 +111,7 @@ func (p Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding
 	}
 	ps := &parse{
 		ctx:   ctx,
-		s:     newStream(r, maxString, maxRecord),
+		s:     jsonstream.New(r, jsonstream.Options{Format: "semgrep", MaxString: maxString, MaxValue: maxRecord}),
 		emit:  emit,
 		kinds: map[ingest.Kind]bool{ingest.SAST: true},
 		keys:  map[uint64]uint32{},
@@ -133,7 +134,7 @@ func (p Parser) Parse(ctx context.Context, r io.Reader, emit func(ingest.Finding
 // parse is the state of one Parse call.
 type parse struct {
 	ctx        context.Context
-	s          *stream
+	s          *jsonstream.Decoder
 	emit       func(ingest.Finding) error
 	version    string
 	kinds      map[ingest.Kind]bool
@@ -145,58 +146,43 @@ type parse struct {
 // report reads the top-level object.
 func (ps *parse) report() error {
 	s := ps.s
-	t, err := s.token()
+	t, err := s.Token()
 	if err != nil {
-		var fe *ingest.FormatError
-		if errors.As(err, &fe) && s.dec.InputOffset() == 0 {
-			fe.Msg = "empty input"
-		}
 		return err
 	}
 	if t != json.Delim('{') {
-		return s.errorf("", s.dec.InputOffset(), "want a semgrep --json object at the top level, got %s", describe(t))
+		return s.Errorf("", "want a semgrep --json object at the top level, got %s", jsonstream.Describe(t))
 	}
 	sawResults := false
-	for s.dec.More() {
-		t, err := s.token()
-		if err != nil {
-			return err
-		}
-		key, _ := t.(string)
-		s.push(key)
+	err = s.Members(ps.ctx, func(key string) error {
 		switch key {
 		case "results":
 			sawResults = true
-			null, err := s.array(ps.result)
+			ok, err := s.Open('[')
 			if err != nil {
 				return err
 			}
-			if null {
-				return s.errorf("", s.dec.InputOffset(), "want an array, got null")
+			if !ok {
+				return s.Errorf("", "want an array, got null")
 			}
+			return s.Elements(ps.ctx, ps.result)
 		case "errors":
-			if _, err := s.array(ps.errorEntry); err != nil {
-				return err
-			}
+			return s.Array(ps.ctx, ps.errorEntry)
 		case "version":
-			if ps.version, err = s.str(); err != nil {
-				return err
-			}
-		default:
-			if err := s.skip(); err != nil {
-				return err
-			}
+			var err error
+			ps.version, err = s.StringValue()
+			return err
 		}
-		s.pop()
+		return s.Skip()
+	})
+	if err == nil {
+		err = s.End()
 	}
-	if _, err := s.token(); err != nil { // '}'
+	if err != nil {
 		return err
 	}
-	if _, err := s.dec.Token(); err != io.EOF {
-		return s.errorf("", s.dec.InputOffset(), "unexpected data after the report object")
-	}
 	if !sawResults {
-		return s.errorf("results", 0, "missing")
+		return s.ErrorAt(0, "results", "missing")
 	}
 	return nil
 }
@@ -204,13 +190,8 @@ func (ps *parse) report() error {
 // errorEntry reads one entry of errors. An error of level "error", or a timeout
 // or out-of-memory error of any level, makes the scan incomplete.
 func (ps *parse) errorEntry(int) error {
-	s := ps.s
-	raw, start, err := s.record()
-	if err != nil {
-		return err
-	}
 	var e errorJSON
-	if err := s.unmarshal(raw, start, &e); err != nil {
+	if _, err := ps.s.Record(&e); err != nil {
 		return err
 	}
 	if strings.EqualFold(e.Level, "error") {
@@ -234,28 +215,22 @@ func (ps *parse) errorEntry(int) error {
 // result reads one entry of results and emits its finding.
 func (ps *parse) result(int) error {
 	s := ps.s
-	if err := ps.ctx.Err(); err != nil {
-		return err
-	}
-	raw, start, err := s.record()
-	if err != nil {
-		return err
-	}
 	var rj resultJSON
-	if err := s.unmarshal(raw, start, &rj); err != nil {
+	start, err := s.Record(&rj)
+	if err != nil {
 		return err
 	}
 	switch {
 	case rj.CheckID == "":
-		return s.errorf("check_id", start, "missing")
+		return s.ErrorAt(start, "check_id", "missing")
 	case rj.Path == "":
-		return s.errorf("path", start, "missing")
+		return s.ErrorAt(start, "path", "missing")
 	case rj.Start == nil || rj.Start.Line == nil:
-		return s.errorf("start.line", start, "missing")
+		return s.ErrorAt(start, "start.line", "missing")
 	case *rj.Start.Line < 1:
-		return s.errorf("start.line", start, "must be at least 1, got %d", *rj.Start.Line)
+		return s.ErrorAt(start, "start.line", "must be at least 1, got %d", *rj.Start.Line)
 	case rj.Extra == nil:
-		return s.errorf("extra", start, "missing")
+		return s.ErrorAt(start, "extra", "missing")
 	}
 	x := rj.Extra
 	md := &x.Metadata
