@@ -45,6 +45,11 @@ var public = access{}
 // server has exactly one entry (TestAccessTableCoversRoutes), and a
 // request to a route without one is refused with 500 before any handler
 // runs. Dashboard pages add their entries when they are mounted.
+//
+// Read-only (GET) API routes also accept a browser session, so that the
+// dashboard's drill-down links work when followed; SameSite=Strict keeps
+// the cookie off cross-site requests, and no route that changes anything
+// accepts a session.
 func (s *Server) accessTable() map[string]access {
 	metricsAccess := access{Scope: Admin}
 	if s.cfg.MetricsPublic {
@@ -59,19 +64,19 @@ func (s *Server) accessTable() map[string]access {
 		"POST /login":       public, // checks the token in its body
 		"POST /logout":      public, // clears the session it finds
 
-		"GET /api/v1/kpis":           {Scope: ReadKPIs},
-		"GET /api/v1/kpis/:id":       {Scope: ReadKPIs},
-		"GET /api/v1/scorecard":      {Scope: ReadKPIs},
-		"GET /api/v1/sources":        {Scope: ReadKPIs},
-		"GET /api/v1/findings":       {Scope: ReadFindings},
-		"GET /api/v1/findings/:id":   {Scope: ReadFindings},
+		"GET /api/v1/kpis":           {Scope: ReadKPIs, Session: true},
+		"GET /api/v1/kpis/:id":       {Scope: ReadKPIs, Session: true},
+		"GET /api/v1/scorecard":      {Scope: ReadKPIs, Session: true},
+		"GET /api/v1/sources":        {Scope: ReadKPIs, Session: true},
+		"GET /api/v1/findings":       {Scope: ReadFindings, Session: true},
+		"GET /api/v1/findings/:id":   {Scope: ReadFindings, Session: true},
 		"PATCH /api/v1/findings/:id": {Scope: Triage},
-		"GET /api/v1/alerts":         {Scope: ReadFindings},
-		"GET /api/v1/tickets":        {Scope: ReadFindings},
-		"GET /api/v1/assets":         {Scope: ReadFindings},
+		"GET /api/v1/alerts":         {Scope: ReadFindings, Session: true},
+		"GET /api/v1/tickets":        {Scope: ReadFindings, Session: true},
+		"GET /api/v1/assets":         {Scope: ReadFindings, Session: true},
 		"POST /api/v1/scans":         {Scope: Ingest},
 		"POST /api/v1/alerts":        {Scope: Ingest},
-		"GET /api/v1/audit":          {Scope: Admin},
+		"GET /api/v1/audit":          {Scope: Admin, Session: true},
 	}
 }
 

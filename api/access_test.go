@@ -22,12 +22,12 @@ import (
 // write the scope and filters they were given, so tests can see what a
 // page is asked to render.
 func testPages() []Page {
-	render := func(ctx context.Context, w io.Writer, q PageQuery) error {
+	render := func(ctx context.Context, w io.Writer, h http.Header, q PageQuery) error {
 		return json.NewEncoder(w).Encode(map[string]any{"scope": q.Scope.Teams, "filter": q.Filter, "period": q.Period.Name})
 	}
 	return []Page{
-		{Path: "/reports/qbr", Scope: ReadKPIs, ContentType: "text/html; charset=utf-8", Render: render},
-		{Path: "/exports/qbr.xlsx", Scope: Export, ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", FileName: "qbr.xlsx", Render: render},
+		{Path: "/reports/qbr", Scope: ReadKPIs, ContentType: "text/html; charset=utf-8", Params: []string{"team"}, Render: render},
+		{Path: "/exports/qbr.xlsx", Scope: Export, ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", FileName: "qbr.xlsx", Params: filterNames, Render: render},
 	}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,10 @@ func checkParams(c *gin.Context, allowed ...string) error {
 	if len(c.Request.URL.RawQuery) > maxQueryLen {
 		return errParam("query", fmt.Sprintf("the query string exceeds %d bytes", maxQueryLen))
 	}
-	q := c.Request.URL.Query()
+	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return errParam("query", "malformed query string (a ';', or a bad %-escape)")
+	}
 	names := make([]string, 0, len(q))
 	for k := range q {
 		names = append(names, k)

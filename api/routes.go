@@ -37,14 +37,17 @@ type Page struct {
 	// set, makes the answer a download.
 	ContentType string
 	FileName    string
-	// Params are the query parameters the page takes besides period, from,
-	// to and the filters (team, business_unit, tier, severity, source,
-	// asset); any other is refused with 400.
+	// Params are the query parameters the page takes besides period, from
+	// and to: any of the filters (team, business_unit, tier, severity,
+	// source, asset), which arrive parsed in PageQuery.Filter, and its own,
+	// which arrive in PageQuery.Values. Any other is refused with 400.
 	Params []string
-	// Render writes the page for q. It returns a *metrics.InputError (or
-	// an *Error) for a bad parameter. Its output is buffered, so an error
-	// is answered as a problem, never as half a page.
-	Render func(ctx context.Context, w io.Writer, q PageQuery) error
+	// Render writes the page for q, and may set response headers in h
+	// (a page's own Content-Security-Policy, Content-Disposition). It
+	// returns a *metrics.InputError (or an *Error) for a bad parameter. Its
+	// output is buffered, so an error is answered as a problem, never as
+	// half a page.
+	Render func(ctx context.Context, w io.Writer, h http.Header, q PageQuery) error
 }
 
 // PageQuery is what a page is rendered for. Scope is the caller's team
@@ -137,7 +140,7 @@ func (s *Server) mountPage(p Page) error {
 		return fmt.Errorf("page %s: mounted twice", p.Path)
 	}
 	s.access[key] = access{Scope: p.Scope, Session: true}
-	allowed := append(append([]string{"period", "from", "to"}, filterNames...), p.Params...)
+	allowed := append([]string{"period", "from", "to"}, p.Params...)
 	s.engine.GET(p.Path, s.needBackend(), func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
 		defer cancel()
@@ -157,7 +160,7 @@ func (s *Server) mountPage(p Page) error {
 		}
 		vals := url.Values{}
 		for k, v := range c.Request.URL.Query() {
-			if slices.Contains(p.Params, k) {
+			if slices.Contains(p.Params, k) && !slices.Contains(filterNames, k) {
 				for _, x := range v {
 					if err := textValue(k, x); err != nil {
 						s.fail(c, err)
@@ -168,8 +171,9 @@ func (s *Server) mountPage(p Page) error {
 			}
 		}
 		var buf bytes.Buffer
+		h := http.Header{}
 		q := PageQuery{Period: period, HasPeriod: has, Filter: f, Scope: principalOf(c).scope(), Values: vals}
-		if err := p.Render(ctx, &buf, q); err != nil {
+		if err := p.Render(ctx, &buf, h, q); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -177,6 +181,9 @@ func (s *Server) mountPage(p Page) error {
 			c.Header("Content-Disposition", `attachment; filename="`+p.FileName+`"`)
 		}
 		c.Header("Cache-Control", "private, no-store")
+		for k, vs := range h {
+			c.Writer.Header()[k] = vs
+		}
 		c.Data(http.StatusOK, p.ContentType, buf.Bytes())
 	})
 	return nil

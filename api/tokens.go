@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -344,4 +345,68 @@ func (tc *tokenCache) byID(ctx context.Context, id string, now time.Time) (Token
 		}
 	}
 	return Token{}, errUnauthenticated
+}
+
+// ParseScopes parses a comma-separated scope list (the CLI's --scopes).
+func ParseScopes(s string) ([]Scope, error) {
+	var out []Scope
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !slices.Contains(Scopes, Scope(p)) {
+			return nil, fmt.Errorf("unknown scope %q (want %s)", p, scopeList())
+		}
+		out = append(out, Scope(p))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("at least one scope is required (%s)", scopeList())
+	}
+	return out, nil
+}
+
+// ParseTeams parses a comma-separated team list (the CLI's --teams); "*"
+// means every team. An empty list is an error.
+func ParseTeams(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New(`list the teams the token may see, or "*" for every team`)
+	}
+	return out, nil
+}
+
+// ParseExpiry parses the CLI's --expires: "never", a duration from now
+// ("90d", "12h", "30m"), a date (end of that day is not implied: midnight
+// UTC) or an RFC 3339 time. It returns the zero time for never.
+func ParseExpiry(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "never":
+		return time.Time{}, nil
+	case strings.HasSuffix(s, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n <= 0 || n > 3650 {
+			return time.Time{}, fmt.Errorf("expires %q: want a number of days from 1 to 3650, e.g. 90d", s)
+		}
+		return now.Add(time.Duration(n) * 24 * time.Hour), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, fmt.Errorf("expires %q: must be in the future", s)
+		}
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("expires %q: want never, 90d, 12h, 2027-01-01 or an RFC 3339 time", s)
 }

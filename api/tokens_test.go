@@ -223,9 +223,25 @@ func TestSessions(t *testing.T) {
 	if w := withCookie("/reports/qbr?period=2026-Q3", ck); w.Code != 200 || !strings.Contains(w.Body.String(), `"scope":["alpha"]`) {
 		t.Fatalf("page with session: %d %s", w.Code, w.Body)
 	}
-	// Sessions do not open the JSON API or exports the token cannot get.
-	if w := withCookie("/api/v1/kpis", ck); w.Code != 401 {
-		t.Fatalf("API with a session cookie: %d", w.Code)
+	// A session reads the JSON API within its token's scopes (the
+	// dashboard's drill-down links), never beyond them, and changes
+	// nothing: routes that write do not take a session.
+	if w := withCookie("/api/v1/kpis", ck); w.Code != 200 {
+		t.Fatalf("GET API with a session cookie: %d", w.Code)
+	}
+	if w := withCookie("/api/v1/findings", ck); w.Code != 403 {
+		t.Fatalf("findings without read:findings: %d", w.Code)
+	}
+	for _, m := range []string{"PATCH /api/v1/findings/00000000-0000-8000-8000-000000000000", "POST /api/v1/alerts", "POST /api/v1/scans"} {
+		method, path, _ := strings.Cut(m, " ")
+		r := httptest.NewRequest(method, path, strings.NewReader(`{}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.AddCookie(ck)
+		w := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(w, r)
+		if w.Code != 401 {
+			t.Fatalf("%s with a session cookie: %d", m, w.Code)
+		}
 	}
 	if w := withCookie("/exports/qbr.xlsx", ck); w.Code != 403 {
 		t.Fatalf("export without the export scope: %d", w.Code)

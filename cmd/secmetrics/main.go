@@ -34,6 +34,7 @@ Commands:
   ingest scan FILE...       ingest scanner reports (SARIF, Trivy, Grype, Semgrep, Gitleaks, Snyk, OSV-Scanner, GitHub alerts)
   ingest kev FILE           import the CISA KEV catalog (JSON)
   ingest epss FILE          import an EPSS daily CSV (gzip or not)
+  token create|list|revoke  manage API tokens (token create --name N --scopes S --teams T|* [--expires 90d])
   version                   print the version
 
 The configuration file defaults to $SECMETRICS_CONFIG, then ./secmetrics.yaml
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return e.migrate(args[1:])
 	case "ingest":
 		return e.ingest(args[1:])
+	case "token":
+		return e.token(args[1:])
 	}
 	return fmt.Errorf("unknown command %q (run \"secmetrics help\")", args[0])
 }
