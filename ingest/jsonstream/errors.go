@@ -9,8 +9,8 @@ import (
 )
 
 // Wording chooses how a Decoder words its error messages. The two wordings
-// say the same things; they exist because the parsers that share this
-// package came with different wordings, and reports and tests quote them.
+// say the same things; there are two because the parsers that share this
+// package came with different wordings, and their tests quote both.
 type Wording int
 
 const (

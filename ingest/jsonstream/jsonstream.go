@@ -35,10 +35,11 @@
 // StringValue, strings passed over by Skip), every string inside a Record,
 // and every string given to CheckString. Options.MaxValue bounds every
 // value read whole: by Decode, by Record, and each array element or object
-// member Skip passes over whole. The Decoder never buffers more than a few
-// hundred bytes beyond the limit that applies, so a hostile report cannot
-// make it hold more. Skip also fails on a value nested deeper than 512
-// levels.
+// member Skip passes over whole. The Decoder stops reading as soon as what
+// it holds of the token or value being read passes the limit that applies
+// (for a token, MaxString plus 4 KiB of white space before it), so a
+// hostile report cannot make it buffer much more. Skip also fails on a
+// value nested deeper than 512 levels.
 //
 // # Errors
 //
@@ -239,10 +240,6 @@ func (d *Decoder) Token() (json.Token, error) {
 	}
 	return t, nil
 }
-
-// More reports whether the current array or object has another element or
-// member.
-func (d *Decoder) More() bool { return d.dec.More() }
 
 // Open reads the token that starts a value and reports whether it is the
 // delimiter want ('{' or '['). null is reported as false with a nil error;

@@ -83,6 +83,13 @@ func itemsWith(decode func(d *Decoder, v *item) error) read {
 	})
 }
 
+// readers are the ways tests feed input: as it comes, and one byte a read,
+// so that values straddle every buffer boundary.
+var readers = []struct {
+	name string
+	wrap func(io.Reader) io.Reader
+}{{"", func(r io.Reader) io.Reader { return r }}, {"/one byte", iotest.OneByteReader}}
+
 func opts(w Wording, maxString, maxValue int64) Options {
 	return Options{Format: "test", MaxString: maxString, MaxValue: maxValue, Wording: w}
 }
@@ -212,10 +219,7 @@ func TestFormatErrors(t *testing.T) {
 		}), strings.Repeat("k", 64) + "…", "bad"},
 	}
 	for _, tt := range tests {
-		for _, r := range []struct {
-			name string
-			wrap func(io.Reader) io.Reader
-		}{{"", func(r io.Reader) io.Reader { return r }}, {"/one byte", iotest.OneByteReader}} {
+		for _, r := range readers {
 			t.Run(tt.name+r.name, func(t *testing.T) {
 				d := New(r.wrap(strings.NewReader(tt.input)), tt.opt)
 				err := tt.read(context.Background(), d)
@@ -253,10 +257,7 @@ func TestSkip(t *testing.T) {
 		{"deep, within the limit", strings.Repeat("[", 512) + strings.Repeat("]", 512)},
 	}
 	for _, tt := range tests {
-		for _, r := range []struct {
-			name string
-			wrap func(io.Reader) io.Reader
-		}{{"", func(r io.Reader) io.Reader { return r }}, {"/one byte", iotest.OneByteReader}} {
+		for _, r := range readers {
 			t.Run(tt.name+r.name, func(t *testing.T) {
 				d := New(r.wrap(strings.NewReader(tt.input)), opts(WantGot, 16, 1024))
 				if err := skip(context.Background(), d); err != nil {
