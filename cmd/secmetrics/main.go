@@ -28,6 +28,7 @@ Usage:
 
 Commands:
   serve                     run the HTTP service (API, dashboard, exports)
+  demo [--reset]            load a generated demo organisation on first run, then serve it
   migrate [-print]          apply database migrations (or print the schema DDL)
   config check              validate the configuration and list every problem
   ingest inventory FILE...  import Backstage catalog files (.yaml) or an inventory CSV
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch args[0] {
 	case "serve":
 		return e.serve(args[1:])
+	case "demo":
+		return e.demo(args[1:])
 	case "migrate":
 		return e.migrate(args[1:])
 	case "ingest":

@@ -18,6 +18,13 @@ func (e *env) serve(args []string) error {
 		return err
 	}
 	defer d.Close()
+	return e.serveDB(d, nil)
+}
+
+// serveDB runs the HTTP service and the pollers on the open database d
+// until e.ctx is cancelled (serve and demo share it); listening, when not
+// nil, receives the address once the server listens.
+func (e *env) serveDB(d *database, listening chan<- string) error {
 	ready := func(ctx context.Context) error {
 		if err := d.db.Ping(ctx); err != nil {
 			return errors.New("clickhouse unreachable")
@@ -45,5 +52,5 @@ func (e *env) serve(args []string) error {
 		cancel() // stop the pollers, then wait for them
 		waitPollers()
 	}()
-	return srv.Serve(ctx, nil)
+	return srv.Serve(ctx, listening)
 }
