@@ -12,38 +12,40 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/secmetrics/secmetrics/metrics"
 )
 
 // DashboardQuery asks for the QBR dashboard of one period.
 type DashboardQuery struct {
+	// Period is the period shown; zero means DefaultPeriod.
 	Period metrics.Period
 	// Scope is the caller's team scope, from its authenticated session
 	// (empty: every team); reports never widen or decide it.
 	Scope metrics.Scope
-	// Team, when set, restricts the page to one team (within Scope).
-	Team string
-	// BaseURL prefixes every link and the assets path: "" when the service
-	// is served at the root of its origin, "/secmetrics" behind a path
-	// prefix. It must be empty or a path starting with "/" (the page makes
-	// no request to another origin).
+	// Filter narrows the page (team, business unit, tier, severity,
+	// source, asset), within Scope. The team comparison shows every team
+	// of the scope with the other filters applied.
+	Filter metrics.Filter
+	// BaseURL prefixes every link of the page and the assets path: "" when
+	// the service is at the root of its origin, "/secmetrics" behind a
+	// path prefix. It must be empty or a path starting with "/": the page
+	// makes no request to another origin.
 	BaseURL string
 }
 
-// Page is a rendered dashboard: its HTML and the Content-Security-Policy
-// that allows exactly its inline scripts.
+// Page is a rendered dashboard.
 //
-// The policy uses hashes, not a nonce: each chart is drawn by one inline
-// script (as go-echarts draws them) whose SHA-256 is listed in script-src,
-// so the page can be cached or saved and still carry no secret; every other
-// script and the stylesheet come from /assets/ on the same origin. Nothing
-// else may load or run: default-src 'none', no inline styles, no
-// connections, no frames, no forms to other origins.
+// The page has no inline script, no inline style and no third-party
+// resource: the chart options are JSON data blocks (<script
+// type="application/json">, which browsers never run), and the one script
+// that draws them, ECharts and the stylesheet are served by the service
+// (AssetsHandler). So the page needs no nonce and no per-page hash: the
+// fixed policy of CSP() (script-src 'self', style-src 'self', nothing
+// else) is all it needs, and any stricter same-origin policy works.
 type Page struct {
-	html    []byte
-	hashes  []string
-	assetJS []string
+	html []byte
 }
 
 // HTML returns the page.
@@ -55,29 +57,18 @@ func (p *Page) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// CSP returns the Content-Security-Policy header value for the page.
-func (p *Page) CSP() string {
-	script := "script-src 'self'"
-	if len(p.hashes) > 0 {
-		script += " " + strings.Join(p.hashes, " ")
-	}
-	return strings.Join([]string{
-		"default-src 'none'",
-		script,
-		"style-src 'self'",
-		"img-src 'self'",
-		"font-src 'none'",
-		"connect-src 'none'",
-		"object-src 'none'",
-		"base-uri 'none'",
-		"form-action 'self'",
-		"frame-ancestors 'none'",
-	}, "; ")
-}
+// CSP returns the Content-Security-Policy the page works under.
+func (p *Page) CSP() string { return CSP }
 
-// Dashboard renders the dashboard for q to w. Callers that set headers use
-// DashboardPage (for the CSP) or ServeDashboard. It returns a
-// *metrics.InputError for a bad period or filter.
+// CSP is the Content-Security-Policy of the dashboard: only same-origin
+// scripts, styles and images (the service's own /reports/assets/), no
+// inline code, no connections, no fonts, no frames, no plugins, forms to
+// the same origin only.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'none'; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// Dashboard renders the dashboard for q to w. It returns a
+// *metrics.InputError for a bad period, filter or base URL, before writing
+// anything.
 func (r *Reports) Dashboard(ctx context.Context, w io.Writer, q DashboardQuery) error {
 	p, err := r.DashboardPage(ctx, q)
 	if err != nil {
@@ -88,10 +79,10 @@ func (r *Reports) Dashboard(ctx context.Context, w io.Writer, q DashboardQuery) 
 }
 
 // ServeDashboard renders the dashboard for q and writes it to w with its
-// headers: Content-Type, the page's Content-Security-Policy,
-// X-Content-Type-Options, Referrer-Policy no-referrer and Cache-Control
-// no-store. On error it writes nothing and returns the error for the
-// caller to map (a *metrics.InputError is the client's fault).
+// headers: Content-Type, Content-Security-Policy (CSP), nosniff,
+// Referrer-Policy no-referrer and Cache-Control no-store. On error it
+// writes nothing and returns the error for the caller to map (a
+// *metrics.InputError is the client's fault).
 func (r *Reports) ServeDashboard(w http.ResponseWriter, req *http.Request, q DashboardQuery) error {
 	p, err := r.DashboardPage(req.Context(), q)
 	if err != nil {
@@ -125,11 +116,11 @@ func (r *Reports) DashboardPage(ctx context.Context, q DashboardQuery) (*Page, e
 		return nil, &metrics.InputError{Field: "base_url", Message: fmt.Sprintf("%q: want a path starting with /", q.BaseURL)}
 	}
 	base := strings.TrimSuffix(q.BaseURL, "/")
-	data, err := r.collect(ctx, q.Period, q.Scope, q.Team, pageListLimit)
+	data, err := r.collect(ctx, q.Period, q.Scope, q.Filter, pageListLimit)
 	if err != nil {
 		return nil, err
 	}
-	pd, charts, err := r.pageData(data, base)
+	pd, err := r.pageData(data, base)
 	if err != nil {
 		return nil, err
 	}
@@ -137,17 +128,13 @@ func (r *Reports) DashboardPage(ctx context.Context, q DashboardQuery) (*Page, e
 	if err := qbrTemplate.Execute(&buf, pd); err != nil {
 		return nil, fmt.Errorf("render dashboard: %w", err)
 	}
-	p := &Page{html: buf.Bytes(), assetJS: pd.Scripts}
-	for _, c := range charts {
-		p.hashes = append(p.hashes, c.Hash)
-	}
-	return p, nil
+	return &Page{html: buf.Bytes()}, nil
 }
 
 // pageData is what the template shows.
 type pageData struct {
 	Title, PeriodName, PeriodRange, TimeZone, Previous string
-	Scope, Team, Generated, Version                    string
+	Scope, Filter, Team, Generated, Version            string
 	Stale                                              bool
 	Freshness                                          []string
 	Teams                                              []string
@@ -165,9 +152,8 @@ type pageData struct {
 	TeamHead                                           []string
 	TeamRows                                           []teamRow
 	Links                                              map[string]string
-	Scripts                                            []string // external scripts (go-echarts assets, qbr.js)
+	Scripts                                            []string // same-origin scripts: ECharts, then qbr.js
 	Stylesheet, Icon                                   string
-	FormAction                                         string
 }
 
 type statusCount struct {
@@ -206,99 +192,146 @@ type teamRow struct {
 	Selected bool
 }
 
-// links builds drill-down URLs: the API's lists, filtered like the number
-// they explain (docs/reports.md, "Drill-down links").
+// links builds drill-down URLs to the API's lists, with the list
+// parameters the API accepts (docs/reports.md, "Drill-down links"): the
+// page's filter, plus for findings state, status, kind, overdue and kev,
+// and for alerts and tickets the period as from/to (created in the
+// period) with closed, kind or state. Findings lists show findings as they
+// are now; the exact lists as of the period end are the page's own tables
+// and the workbook's sheets.
 type links struct {
-	base, period, team string
+	base     string
+	from, to string // RFC 3339, the period's bounds
+	filter   url.Values
 }
 
-func (l links) url(path string, kv ...string) string {
+func newLinks(base string, p metrics.Period, f metrics.Filter) links {
 	v := url.Values{}
-	v.Set("period", l.period)
-	if l.team != "" {
-		v.Set("team", l.team)
+	for _, t := range f.Teams {
+		v.Add("team", t)
+	}
+	for _, b := range f.BusinessUnits {
+		v.Add("business_unit", b)
+	}
+	for _, t := range f.Tiers {
+		v.Add("tier", strconv.Itoa(t))
+	}
+	for _, s := range f.Severities {
+		v.Add("severity", s)
+	}
+	for _, s := range f.Sources {
+		v.Add("source", s)
+	}
+	for _, a := range f.Assets {
+		v.Add("asset", a)
+	}
+	return links{base: base, from: p.From.UTC().Format(time.RFC3339), to: p.To.UTC().Format(time.RFC3339), filter: v}
+}
+
+// withTeam returns l filtered to one team instead of the page's teams.
+func (l links) withTeam(team string) links {
+	v := url.Values{}
+	for k, vs := range l.filter {
+		v[k] = vs
+	}
+	v.Set("team", team)
+	l.filter = v
+	return l
+}
+
+func (l links) url(path string, window bool, kv ...string) string {
+	v := url.Values{}
+	for k, vs := range l.filter {
+		v[k] = vs
+	}
+	if window {
+		v.Set("from", l.from)
+		v.Set("to", l.to)
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] != "" {
-			v.Set(kv[i], kv[i+1])
+		if kv[i+1] == "" || kv[i+1] == "all" {
+			continue
 		}
+		if kv[i] == "severity" && len(v["severity"]) > 0 {
+			continue // the page's own severity filter already applies
+		}
+		v.Set(kv[i], kv[i+1])
 	}
 	v.Set("format", "csv")
 	return l.base + path + "?" + v.Encode()
 }
 
-func (l links) findings(kv ...string) string { return l.url("/api/v1/findings", kv...) }
-func (l links) alerts(kv ...string) string   { return l.url("/api/v1/alerts", kv...) }
-func (l links) tickets(kv ...string) string  { return l.url("/api/v1/tickets", kv...) }
+func (l links) findings(kv ...string) string { return l.url("/api/v1/findings", false, kv...) }
+func (l links) alerts(kv ...string) string   { return l.url("/api/v1/alerts", true, kv...) }
+func (l links) tickets(kv ...string) string  { return l.url("/api/v1/tickets", true, kv...) }
 
 // drill returns the list behind a value, "" when there is none.
 func (l links) drill(kpi, measure, slice string) string {
 	sev := slice
-	if sev == "all" {
-		sev = ""
-	}
 	switch kpi {
 	case "vuln_mttr", "reopen_rate":
-		return l.findings("state", "fixed", "severity", sev)
+		return l.findings("state", "fixed", "severity", sev, "sort", "-fixed_at")
 	case "vuln_ttr_survival":
 		switch measure {
 		case "censored":
-			return l.findings("state", "open", "severity", sev)
+			return l.findings("state", "open", "severity", sev, "sort", "first_seen")
 		case "events":
-			return l.findings("state", "fixed", "severity", sev)
+			return l.findings("state", "fixed", "severity", sev, "sort", "-fixed_at")
 		}
-		return l.findings("severity", sev)
+		return l.findings("severity", sev, "sort", "-first_seen")
 	case "sla_adherence":
 		if measure == "closed_within_sla" {
-			return l.findings("state", "fixed", "severity", sev)
+			return l.findings("state", "fixed", "severity", sev, "sort", "-fixed_at")
 		}
-		return l.findings("state", "open", "overdue", "true", "severity", sev)
+		return l.findings("state", "open", "overdue", "true", "severity", sev, "sort", "due")
 	case "vuln_backlog":
 		switch measure {
 		case "fixed":
-			return l.findings("state", "fixed", "severity", sev)
+			return l.findings("state", "fixed", "severity", sev, "sort", "-fixed_at")
 		case "opened", "net":
-			return l.findings("severity", sev)
+			return l.findings("severity", sev, "sort", "-first_seen")
 		case "risk_accepted":
 			return l.findings("state", "open", "status", "risk_accepted", "severity", sev)
 		}
-		return l.findings("state", "open", "severity", sev)
+		return l.findings("state", "open", "severity", sev, "sort", "first_seen")
 	case "exploitable_backlog":
-		return l.findings("state", "open", "exploitable", "true")
+		return "#exploitable"
 	case "secrets_exposure":
 		if strings.HasPrefix(measure, "rotate") {
-			return l.findings("kind", "secret", "state", "fixed", "severity", sev)
+			return l.findings("kind", "secret", "state", "fixed", "severity", sev, "sort", "-fixed_at")
 		}
-		return l.findings("kind", "secret", "severity", sev)
+		return l.findings("kind", "secret", "severity", sev, "sort", "-first_seen")
 	case "scan_coverage":
 		return "#coverage"
 	case "threat_model_coverage":
 		return l.tickets("kind", "threat_model")
 	case "detection_precision":
-		return l.alerts("state", "closed", "severity", sev)
+		return l.alerts("closed", "true", "severity", sev)
 	case "mean_time_to_triage":
-		if measure == "untriaged" {
-			return l.alerts("state", "untriaged", "severity", sev)
-		}
 		return l.alerts("severity", sev)
 	case "mean_time_to_contain":
 		return l.tickets("kind", "incident")
 	case "toil_ratio":
 		return l.tickets("kind", "toil")
 	case "design_review_cycle_time":
-		return l.tickets("kind", "design_review", "state", "done")
+		return l.tickets("kind", "design_review")
 	case "customer_escalation_time_to_close":
-		return l.tickets("kind", "customer_escalation", "state", "done")
+		return l.tickets("kind", "customer_escalation")
 	case "security_debt_burndown":
 		return l.tickets("kind", "security_debt")
 	}
 	return ""
 }
 
-func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
+func (r *Reports) pageData(q *qbr, base string) (*pageData, error) {
 	loc := r.Location()
-	ln := links{base: base, period: q.Period.Name, team: q.Team}
-	cb := &chartBuilder{assets: base + "/assets/"}
+	ln := newLinks(base, q.Period, q.Filter)
+	assets := base + r.assets
+	cb := &chartBuilder{assets: assets}
+	team := ""
+	if len(q.Filter.Teams) == 1 {
+		team = q.Filter.Teams[0]
+	}
 	pd := &pageData{
 		Title:       "Security QBR " + q.Period.Name,
 		PeriodName:  q.Period.Name,
@@ -306,16 +339,17 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 		TimeZone:    q.Period.TimeZone,
 		Previous:    q.Previous.Name,
 		Scope:       scopeText(q),
-		Team:        q.Team,
+		Filter:      filterText(q.Filter),
+		Team:        team,
 		Generated:   q.Generated.In(loc).Format("2 Jan 2006 15:04 MST"),
 		Version:     r.version,
 		Stale:       q.Stale,
-		Stylesheet:  base + "/assets/qbr.css",
-		Icon:        base + "/assets/favicon.svg",
+		Stylesheet:  assets + "qbr.css",
+		Icon:        assets + "favicon.svg",
 		Links: map[string]string{
-			"overdue":     ln.findings("state", "open", "overdue", "true"),
-			"exploitable": ln.findings("state", "open", "exploitable", "true"),
-			"alerts":      ln.alerts("state", "closed"),
+			"overdue":     ln.findings("state", "open", "overdue", "true", "sort", "due"),
+			"exploitable": ln.findings("state", "open", "kev", "true", "sort", "-epss"),
+			"alerts":      ln.alerts("closed", "true"),
 		},
 	}
 	for _, f := range q.Fresh {
@@ -358,11 +392,7 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 		pd.Counts = append(pd.Counts, statusCount{Class: string(s), Label: statusLabel(s), N: counts[s]})
 	}
 
-	var all []chart
-	add := func(dst *[]chart, c chart) {
-		*dst = append(*dst, c)
-		all = append(all, c)
-	}
+	add := func(dst *[]chart, c chart) { *dst = append(*dst, c) }
 
 	// Trends: every KPI over the last TrendPeriods periods.
 	for _, res := range q.Results {
@@ -402,7 +432,7 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 	}
 	for _, f := range q.Overdue {
 		pd.Overdue = append(pd.Overdue, listRow{Cells: []cellLink{
-			{Text: f.Asset, Link: ln.findings("state", "open", "overdue", "true", "asset", f.Asset)},
+			{Text: f.Asset, Link: ln.findings("state", "open", "overdue", "true", "asset", f.Asset, "sort", "due")},
 			{Text: f.Team},
 			{Text: f.Severity, Class: "sev-" + f.Severity},
 			{Text: f.Due.In(loc).Format("2006-01-02")},
@@ -430,7 +460,7 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 			last = a.LastScan.In(loc).Format("2006-01-02")
 		}
 		pd.Uncovered = append(pd.Uncovered, listRow{Cells: []cellLink{
-			{Text: a.Asset, Link: ln.findings("asset", a.Asset)},
+			{Text: a.Asset, Link: ln.findings("asset", a.Asset, "state", "open")},
 			{Text: a.Team},
 			{Text: tierText(a.Tier)},
 			{Text: strings.Join(a.Missing, ", ")},
@@ -456,7 +486,7 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 			name = rs.RuleID
 		}
 		pd.Rules = append(pd.Rules, listRow{Cells: []cellLink{
-			{Text: name, Link: ln.alerts("rule", rs.RuleID, "state", "closed")},
+			{Text: name, Link: ln.alerts("rule", rs.RuleID, "closed", "true")},
 			{Text: groupThousands(strconv.FormatUint(rs.Closed, 10)), Class: "num"},
 			{Text: groupThousands(strconv.FormatUint(rs.FalsePositive, 10)), Class: "num"},
 			{Text: groupThousands(strconv.FormatUint(rs.BenignPositive, 10)), Class: "num"},
@@ -466,7 +496,7 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 	}
 	for _, f := range q.Exploitable {
 		pd.Exploitable = append(pd.Exploitable, listRow{Cells: []cellLink{
-			{Text: f.Asset, Link: ln.findings("state", "open", "asset", f.Asset, "kev", boolParam(f.KEV))},
+			{Text: f.Asset, Link: ln.findings("state", "open", "asset", f.Asset, "cve", f.CVE)},
 			{Text: f.Team},
 			{Text: f.CVE},
 			{Text: f.Severity, Class: "sev-" + f.Severity},
@@ -483,15 +513,19 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, []chart, error) {
 	r.teamView(q, pd, ln, cb, add)
 
 	if cb.err != nil {
-		return nil, nil, cb.err
+		return nil, cb.err
 	}
-	pd.Scripts = []string{base + "/assets/" + "echarts.min.js", base + "/assets/qbr.js"}
-	return pd, all, nil
+	pd.Scripts = append(cb.scripts, assets+"qbr.js")
+	return pd, nil
 }
 
 // teamView fills the team comparison: a table of each team's headline
 // values with their statuses, and bar charts of open and overdue findings.
 func (r *Reports) teamView(q *qbr, pd *pageData, ln links, cb *chartBuilder, add func(*[]chart, chart)) {
+	selected := ""
+	if len(q.Filter.Teams) == 1 {
+		selected = q.Filter.Teams[0]
+	}
 	type col struct {
 		res  metrics.Result
 		d    metrics.Definition
@@ -518,9 +552,8 @@ func (r *Reports) teamView(q *qbr, pd *pageData, ln links, cb *chartBuilder, add
 	}
 	sort.Strings(pd.Teams)
 	for _, t := range pd.Teams {
-		tl := ln
-		tl.team = t
-		row := teamRow{Team: cellLink{Text: t, Link: "?" + url.Values{"period": {q.Period.Name}, "team": {t}}.Encode()}, Selected: t == q.Team}
+		tl := ln.withTeam(t)
+		row := teamRow{Team: cellLink{Text: t, Link: "?" + url.Values{"period": {q.Period.Name}, "team": {t}}.Encode()}, Selected: t == selected}
 		for _, c := range cols {
 			v := value(c.res.Groups, t, c.line.Measure, c.line.Slice)
 			if v == nil {
@@ -617,9 +650,3 @@ func epssText(p float64) string {
 	return strconv.FormatFloat(100*p, 'f', 1, 64) + " %"
 }
 
-func boolParam(b bool) string {
-	if b {
-		return "true"
-	}
-	return ""
-}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/secmetrics/secmetrics/metrics"
@@ -42,9 +43,14 @@ var _ Engine = (*metrics.Engine)(nil)
 type Options struct {
 	// Version is the service version written into workbooks and pages.
 	Version string
-	// Now is the clock (generation times); default time.Now.
+	// Now is the clock (generation times, the default period); default
+	// time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// AssetsPath is the path the service serves AssetsHandler at, as the
+	// page's links name it (go-echarts' AssetsHost); default
+	// "/reports/assets/".
+	AssetsPath string
 }
 
 // Reports renders dashboards, workbooks and CSV from an Engine. It is safe
@@ -54,6 +60,7 @@ type Reports struct {
 	version string
 	now     func() time.Time
 	log     *slog.Logger
+	assets  string
 }
 
 // New returns Reports reading from e.
@@ -67,7 +74,41 @@ func New(e Engine, o Options) *Reports {
 	if o.Version == "" {
 		o.Version = "dev"
 	}
-	return &Reports{e: e, version: o.Version, now: o.Now, log: o.Log}
+	if o.AssetsPath == "" {
+		o.AssetsPath = "/reports/assets/"
+	}
+	if !strings.HasSuffix(o.AssetsPath, "/") {
+		o.AssetsPath += "/"
+	}
+	return &Reports{e: e, version: o.Version, now: o.Now, log: o.Log, assets: o.AssetsPath}
+}
+
+// DefaultPeriod is the period a QBR shows when the request names none: the
+// last complete quarter (calendar or fiscal, in the reporting time zone).
+func (r *Reports) DefaultPeriod() (metrics.Period, error) {
+	p, err := quarterContaining(r.e, r.now())
+	if err != nil {
+		return metrics.Period{}, err
+	}
+	return p.Previous(), nil
+}
+
+// quarterContaining returns the quarter (as the engine names quarters)
+// that contains t.
+func quarterContaining(e Engine, t time.Time) (metrics.Period, error) {
+	y := t.In(e.Location()).Year()
+	for _, fy := range []int{y - 1, y, y + 1} {
+		for q := 1; q <= 4; q++ {
+			p, err := e.ParsePeriod(fmt.Sprintf("%d-Q%d", fy, q))
+			if err != nil {
+				return metrics.Period{}, err
+			}
+			if !t.Before(p.From) && t.Before(p.To) {
+				return p, nil
+			}
+		}
+	}
+	return metrics.Period{}, fmt.Errorf("no quarter contains %s", t.Format(time.RFC3339))
 }
 
 // Location returns the reporting time zone: every time in a page, workbook
@@ -92,7 +133,6 @@ type qbr struct {
 	Previous  metrics.Period
 	Scope     metrics.Scope
 	Filter    metrics.Filter
-	Team      string
 	Generated time.Time
 	// Results holds one result per KPI, in catalog order, compared with the
 	// previous period and with TrendPeriods trend points.
@@ -112,13 +152,15 @@ type qbr struct {
 
 // collect reads everything a QBR shows: one Compute with trend and
 // comparison per KPI, the scorecard by team, coverage by tier and the four
-// drill-down lists (limit rows each).
-func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.Scope, team string, limit int) (*qbr, error) {
-	var f metrics.Filter
-	if team != "" {
-		f.Teams = []string{team}
+// drill-down lists (limit rows each). A zero period means DefaultPeriod.
+func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.Scope, f metrics.Filter, limit int) (*qbr, error) {
+	if p.From.IsZero() && p.To.IsZero() {
+		var err error
+		if p, err = r.DefaultPeriod(); err != nil {
+			return nil, err
+		}
 	}
-	q := &qbr{Period: p, Previous: p.Previous(), Scope: scope, Filter: f, Team: team, Generated: r.now()}
+	q := &qbr{Period: p, Previous: p.Previous(), Scope: scope, Filter: f, Generated: r.now()}
 	for _, d := range metrics.Catalog() {
 		res, err := r.e.Compute(ctx, metrics.Query{KPI: d.ID, Period: p, Compare: true, Trend: TrendPeriods, Filter: f, Scope: scope})
 		if err != nil {
@@ -127,7 +169,9 @@ func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.S
 		q.Results = append(q.Results, res)
 	}
 	var err error
-	q.Teams, err = r.e.Scorecard(ctx, metrics.ScorecardQuery{Period: p, GroupBy: "team", Scope: scope})
+	tf := f
+	tf.Teams = nil // the comparison shows every team of the scope
+	q.Teams, err = r.e.Scorecard(ctx, metrics.ScorecardQuery{Period: p, GroupBy: "team", Filter: tf, Scope: scope})
 	if err != nil {
 		return nil, fmt.Errorf("scorecard by team: %w", err)
 	}

@@ -21,8 +21,10 @@ type WorkbookQuery struct {
 	// Scope is the caller's team scope (empty: every team); it is applied to
 	// every number and list in the workbook.
 	Scope metrics.Scope
-	// Team, when set, restricts the workbook to one team (within Scope).
-	Team string
+	// Filter narrows every number and list (e.g. to one team, within
+	// Scope); the Teams sheet compares every team of the scope with the
+	// other filters applied.
+	Filter metrics.Filter
 }
 
 // The sheets besides one per KPI.
@@ -36,7 +38,8 @@ const (
 	sheetMethod      = "Method"
 )
 
-// Workbook writes the QBR workbook (.xlsx) for q to w: a Summary sheet, a
+// Workbook writes the QBR workbook (.xlsx) for q to w (a zero period means
+// DefaultPeriod): a Summary sheet, a
 // Teams sheet, one sheet per KPI with its values, trend table and a native
 // chart, four drill-down sheets written with excelize's StreamWriter, and
 // a Method sheet (docs/reports.md, "Workbook"). Every text cell goes
@@ -44,7 +47,7 @@ const (
 // the reporting time zone. It returns a *metrics.InputError for a bad
 // period or team filter.
 func (r *Reports) Workbook(ctx context.Context, w io.Writer, q WorkbookQuery) error {
-	data, err := r.collect(ctx, q.Period, q.Scope, q.Team, listLimit)
+	data, err := r.collect(ctx, q.Period, q.Scope, q.Filter, listLimit)
 	if err != nil {
 		return err
 	}
@@ -348,21 +351,43 @@ func (b *book) heading(sheet, title string, lines ...string) int {
 // title is "Security QBR 2026-Q3", with the team filter.
 func (q *qbr) title() string {
 	t := "Security QBR " + q.Period.Name
-	if q.Team != "" {
-		t += " – " + q.Team
+	if len(q.Filter.Teams) > 0 {
+		t += " – " + strings.Join(q.Filter.Teams, ", ")
 	}
 	return t
 }
 
+// scopeText says whose data a report shows: the scope and the filter.
 func scopeText(q *qbr) string {
 	s := "all teams"
 	if len(q.Scope.Teams) > 0 {
 		s = "teams " + strings.Join(q.Scope.Teams, ", ")
 	}
-	if q.Team != "" {
-		s += "; filtered to team " + q.Team
+	if f := filterText(q.Filter); f != "" {
+		s += "; filtered to " + f
 	}
 	return s
+}
+
+// filterText describes a filter: "team payments; severity critical, high".
+func filterText(f metrics.Filter) string {
+	var parts []string
+	add := func(name string, vs []string) {
+		if len(vs) > 0 {
+			parts = append(parts, name+" "+strings.Join(vs, ", "))
+		}
+	}
+	add("team", f.Teams)
+	add("business unit", f.BusinessUnits)
+	var tiers []string
+	for _, t := range f.Tiers {
+		tiers = append(tiers, strconv.Itoa(t))
+	}
+	add("tier", tiers)
+	add("severity", f.Severities)
+	add("source", f.Sources)
+	add("asset", f.Assets)
+	return strings.Join(parts, "; ")
 }
 
 func (q *qbr) subtitle(loc *time.Location, version string) []string {
