@@ -649,4 +649,3 @@ func epssText(p float64) string {
 	}
 	return strconv.FormatFloat(100*p, 'f', 1, 64) + " %"
 }
-
