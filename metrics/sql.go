@@ -45,6 +45,8 @@ type tmplData struct {
 	List bool
 	// Restart is SLAPolicy.RestartOnReopen.
 	Restart bool
+	// P holds the period indexes 0 … n − 1 for the per-period loops.
+	P []int
 }
 
 // render returns the statement kpi/<name>.sql with its template fields;
@@ -54,7 +56,12 @@ func render(name string, d tmplData) (string, error) {
 	if name != "asset_history.sql" {
 		d.Assets = queries.SQL("kpi/asset_history.sql")
 	}
-	t, err := template.New(name).Option("missingkey=error").Parse(queries.SQL("kpi/" + name))
+	funcs := template.FuncMap{
+		// to and from are period i's bounds as bound-array elements.
+		"to":   func(i int) string { return fmt.Sprintf("CAST(@tos AS Array(DateTime))[%d]", i+1) },
+		"from": func(i int) string { return fmt.Sprintf("CAST(@froms AS Array(DateTime))[%d]", i+1) },
+	}
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(queries.SQL("kpi/" + name))
 	if err != nil {
 		return "", fmt.Errorf("parse kpi/%s: %w", name, err)
 	}
@@ -65,8 +72,13 @@ func render(name string, d tmplData) (string, error) {
 	return b.String(), nil
 }
 
-// statesSQL renders a vulnerability statement over kpi/finding_states.sql.
-func (e *Engine) statesSQL(name, group, prefilter string, list bool) (string, error) {
+// statesSQL renders a vulnerability statement over kpi/finding_states.sql
+// for n periods.
+func (e *Engine) statesSQL(name string, n int, group, prefilter string, list bool) (string, error) {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
 	states, err := render("finding_states.sql", tmplData{
 		Group: group,
 		DueEnd: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_end", Severity: "sev_end",
@@ -75,6 +87,7 @@ func (e *Engine) statesSQL(name, group, prefilter string, list bool) (string, er
 			Tier: "tier_fix", KEV: "kev_fix", KEVDue: "kev_due"}),
 		Prefilter: prefilter,
 		Restart:   e.cfg.SLA.RestartOnReopen,
+		P:         p,
 	})
 	if err != nil {
 		return "", err

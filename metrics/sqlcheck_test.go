@@ -108,6 +108,18 @@ func TestSQLRunsEverywhere(t *testing.T) {
 			t.Fatalf("scorecard by %q: %v", gb, err)
 		}
 	}
+	// A trend (more periods in the per-period loops) with the reopen-restart
+	// SQL variant.
+	er, err := New(db, Config{SLA: SLAPolicy{RestartOnReopen: true, KEVDueDateCap: true}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	er.db = rec
+	for _, k := range []string{"vuln_mttr", "exploitable_backlog", "scan_coverage", "detection_precision"} {
+		if _, err := er.Compute(ctx, Query{KPI: k, Period: p, Compare: true, Trend: 4, GroupBy: "tier"}); err != nil {
+			t.Fatalf("%s trend: %v", k, err)
+		}
+	}
 	lq := ListQuery{Period: p, Limit: 10}
 	if _, err := e.OverdueFindings(ctx, lq); err != nil {
 		t.Fatal(err)
