@@ -78,7 +78,7 @@ func matrixCases(f fixture) map[string]routeCase {
 		"PATCH /api/v1/findings/:id": {method: "PATCH", path: "/api/v1/findings/" + f.ids["a3"], body: []byte(`{"status":"false_positive","reason":"test code"}`)},
 		"GET /api/v1/alerts":         {path: "/api/v1/alerts"},
 		"POST /api/v1/alerts": {method: "POST", path: "/api/v1/alerts",
-			body: []byte(`{"alerts":[{"source":"generic:siem","id":"G-1","created":"2026-07-20T00:00:00Z","team":"alpha","severity":"high"}]}`)},
+			body: []byte(`{"source":"webhook:siem","alerts":[{"id":"G-1","created":"2026-07-20T00:00:00Z","team":"alpha","severity":"high"}]}`)},
 		"GET /api/v1/tickets": {path: "/api/v1/tickets"},
 		"GET /api/v1/assets":  {path: "/api/v1/assets"},
 		"POST /api/v1/scans": {method: "POST", path: "/api/v1/scans?asset=repo-a&time=2026-08-10T09:00:00Z&branch=main",
@@ -170,7 +170,7 @@ func newEnvPages(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t, nil)
 	srv, err := New(e.cfg, slogTo(e.logs), nil, WithClock(e.clk.Now), WithBackend(Backend{DB: e.db, Metrics: e.eng, Store: e.store,
-		Detect: testDetect, Pages: testPages()}))
+		Pages: testPages()}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,9 +316,9 @@ func TestTeamIsolation(t *testing.T) {
 	before := countRows(t, e, "scan_runs") + countRows(t, e, "alerts")
 	for _, rq := range []req{
 		{method: "POST", path: "/api/v1/scans?asset=repo-b&scanner=semgrep", body: sarifReport(result{"x", "error", "x.py", "fp-x", 1})},
-		{method: "POST", path: "/api/v1/alerts", body: []byte(`{"alerts":[{"source":"generic:x","id":"1","created":"2026-07-20T00:00:00Z","team":"beta"}]}`)},
-		{method: "POST", path: "/api/v1/alerts", body: []byte(`{"alerts":[{"source":"generic:x","id":"2","created":"2026-07-20T00:00:00Z","asset":"repo-b"}]}`)},
-		{method: "POST", path: "/api/v1/alerts", body: []byte(`{"alerts":[{"source":"generic:x","id":"3","created":"2026-07-20T00:00:00Z"}]}`)},
+		{method: "POST", path: "/api/v1/alerts", body: []byte(`{"source":"webhook:x","alerts":[{"id":"1","created":"2026-07-20T00:00:00Z","team":"beta"}]}`)},
+		{method: "POST", path: "/api/v1/alerts", body: []byte(`{"source":"webhook:x","alerts":[{"id":"2","created":"2026-07-20T00:00:00Z","asset":"repo-b"}]}`)},
+		{method: "POST", path: "/api/v1/alerts", body: []byte(`{"source":"webhook:x","alerts":[{"id":"3","created":"2026-07-20T00:00:00Z"}]}`)},
 	} {
 		rq.token = alpha
 		r := e.do(rq)

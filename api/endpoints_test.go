@@ -475,7 +475,7 @@ func TestScanUpload(t *testing.T) {
 	}
 	// Not configured: 503.
 	e2 := newEnv(t, nil)
-	e2.srv.b.Detect = nil
+	e2.srv.b.Store = nil
 	tok2 := e2.token("ci", []string{"*"}, Ingest)
 	want(t, e2.do(req{method: "POST", path: "/api/v1/scans?asset=x", token: tok2, body: rep}), 503)
 	m := e.srv.prom.String()
@@ -490,44 +490,53 @@ func TestAlertUpload(t *testing.T) {
 	e := newEnv(t, nil)
 	loadFixture(t, e)
 	tok := e.token("siem", []string{"*"}, Ingest, ReadFindings)
-	body := `{"alerts":[
-	 {"source":"generic:siem","id":"S-1","rule_id":"r-9","rule_name":"Impossible travel","severity":"high","created":"2026-09-01T10:00:00Z","first_triage":"2026-09-01T10:05:00Z","closed":"2026-09-01T11:00:00Z","disposition":"benign_positive","original_disposition":"expected","team":"alpha"},
-	 {"source":"generic:siem","id":"S-2","created":"2026-09-02T10:00:00Z","asset":"repo-b"}]}`
+	body := `{"source":"webhook:siem","alerts":[
+	 {"id":"S-1","rule_id":"r-9","rule_name":"Impossible travel","severity":"high","created":"2026-09-01T10:00:00Z","first_triage":"2026-09-01T10:05:00Z","closed":"2026-09-01T11:00:00Z","disposition":"benign_positive","original_disposition":"expected","team":"alpha"},
+	 {"id":"S-2","created":"2026-09-02T10:00:00Z","asset":"repo-b"}]}`
 	r := e.do(req{method: "POST", path: "/api/v1/alerts", token: tok, body: []byte(body)})
 	want(t, r, 200)
 	var res AlertsResult
 	r.json(t, &res)
-	if res.Written != 2 || res.Sources["generic:siem"] != 2 || res.Dispositions["benign_positive"] != 1 {
+	if res.Written != 2 || res.Sources["webhook:siem"] != 2 || res.Dispositions["benign_positive"] != 1 {
 		t.Fatalf("result %+v", res)
 	}
-	r = e.get("/api/v1/alerts?source=generic:siem&sort=created", tok)
+	r = e.get("/api/v1/alerts?source=webhook:siem&sort=created", tok)
 	var al listPage[Alert]
 	r.json(t, &al)
 	if len(al.Items) != 2 || al.Items[1].Team != "beta" || al.Items[0].Disposition != "benign_positive" {
 		t.Fatalf("stored %+v", al.Items)
 	}
 	n := countRows(t, e, "alerts")
-	for b, param := range map[string]string{
-		`{"alerts":[{"source":"g:x","id":"1"}]}`:                                                        "alerts[0].created",
-		`{"alerts":[{"source":"g:x","created":"2026-09-01T00:00:00Z"}]}`:                                "alerts[0].id",
-		`{"alerts":[{"source":"g:x","id":"1","created":"yesterday"}]}`:                                  "alerts[0].created",
-		`{"alerts":[{"source":"g:x","id":"1","created":"2026-09-01T00:00:00Z","severity":"x"}]}`:        "alerts[0].severity",
-		`{"alerts":[{"source":"g:x","id":"1","created":"2026-09-01T00:00:00Z","disposition":"maybe"}]}`: "alerts[0].disposition",
-		`{"alerts":[{"source":"g:x","id":"1","created":"2026-09-01T00:00:00Z","colour":"red"}]}`:        "alerts[0].colour",
-		`{"alerts":[{"source":"g:x","id":"1","created":"1900-09-01T00:00:00Z"}]}`:                       "alerts[0].created",
-		`{"alert":[]}`: "alert",
-		`{}`:           "alerts",
-		`[`:            "body",
+	for b, c := range map[string]struct {
+		code  int
+		param string
+	}{
+		`{"source":"webhook:x","alerts":[{"id":"1"}]}`:                                                    {400, "alerts[0].created"},
+		`{"source":"webhook:x","alerts":[{"created":"2026-09-01T00:00:00Z"}]}`:                            {400, "alerts[0].id"},
+		`{"source":"webhook:x","alerts":[{"id":"1","created":"yesterday"}]}`:                              {400, "alerts[0].created"},
+		`{"source":"webhook:x","alerts":[{"id":"1","created":"2026-09-01T00:00:00Z","severity":"x"}]}`:    {400, "alerts[0].severity"},
+		`{"source":"webhook:x","alerts":[{"id":"1","created":"2026-09-01T00:00:00Z","disposition":"?"}]}`: {400, "alerts[0].disposition"},
+		`{"source":"webhook:x","alerts":[{"id":"1","created":"2026-09-01T00:00:00Z","colour":"red"}]}`:    {400, "alerts[0]"},
+		`{"source":"webhook:x","alerts":[{"id":"1","created":"1900-09-01T00:00:00Z"}]}`:                   {400, "alerts[0].created"},
+		`{"source":"Bad Source","alerts":[{"id":"1","created":"2026-09-01T00:00:00Z"}]}`:                  {400, "source"},
+		`{"source":"webhook:x","alert":[]}`:                                                               {400, "body"},
+		`{"source":"webhook:x"}`:                                                                          {400, "alerts"},
+		`[`:                                                                                               {400, "body"},
+		`{"source":"pagerduty:main","alerts":[{"id":"P1","created":"2026-09-01T00:00:00Z"}]}`:             {403, "alerts[0].source"},
 	} {
 		r := e.do(req{method: "POST", path: "/api/v1/alerts", token: tok, body: []byte(b)})
-		want(t, r, 400)
-		if p := r.problem(t); p.Param != param {
-			t.Errorf("%s: param %q, want %q (%s)", b, p.Param, param, p.Detail)
+		want(t, r, c.code)
+		if p := r.problem(t); p.Param != c.param {
+			t.Errorf("%s: param %q, want %q (%s)", b, p.Param, c.param, p.Detail)
 		}
 	}
 	if countRows(t, e, "alerts") != n {
 		t.Fatal("a refused batch wrote alerts")
 	}
+	e2 := newEnv(t, func(c *Config) { c.MaxUploadBytes = 100 })
+	tok2 := e2.token("siem", []string{"*"}, Ingest)
+	want(t, e2.do(req{method: "POST", path: "/api/v1/alerts", token: tok2, body: []byte(body)}), 413)
+	want(t, e2.do(req{method: "POST", path: "/api/v1/alerts", token: tok2, body: []byte(body), header: map[string]string{"Content-Type": "text/plain"}}), 415)
 }
 
 func TestAuditLog(t *testing.T) {

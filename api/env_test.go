@@ -20,8 +20,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/secmetrics/secmetrics/ingest"
-	"github.com/secmetrics/secmetrics/ingest/sarif"
-	"github.com/secmetrics/secmetrics/ingest/trivy"
 	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/queries"
 	"github.com/secmetrics/secmetrics/queries/chtest"
@@ -100,23 +98,12 @@ func newEnvDB(t testing.TB, db *queries.DB, adjust func(*Config)) *env {
 	if errs := cfg.Check("server"); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	srv, err := New(cfg, log, nil, WithClock(clk.Now), WithBackend(Backend{DB: db, Metrics: eng, Store: store, Detect: testDetect}))
+	srv, err := New(cfg, log, nil, WithClock(clk.Now), WithBackend(Backend{DB: db, Metrics: eng, Store: store}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	return &env{t: t, db: db, srv: srv, store: store, eng: eng, clk: clk, logs: logs, cfg: cfg}
-}
-
-// testDetect stands in for ingest/report.Detect: SARIF and Trivy.
-func testDetect(head []byte) (ingest.Parser, string, error) {
-	switch {
-	case sarif.Detect(head):
-		return sarif.Parser{}, "sarif", nil
-	case trivy.Detect(head):
-		return trivy.Parser{}, "trivy", nil
-	}
-	return nil, "", fmt.Errorf("unknown report format: want SARIF 2.1.0 or Trivy JSON")
 }
 
 // token creates a token and returns its secret.

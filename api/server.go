@@ -223,15 +223,17 @@ type Detector func(head []byte) (ingest.Parser, string, error)
 type AlertDecoder func(ctx context.Context, r io.Reader) ([]ingest.Alert, error)
 
 // Backend is what the API reads and writes. With a nil DB only /healthz,
-// /readyz, /openapi.json and /login answer; every other route answers 503.
+// /readyz, /openapi.json and /login answer; every other route answers 503;
+// with a nil Store the ingest routes answer 503.
 type Backend struct {
 	DB      *queries.DB
 	Metrics *metrics.Engine
 	Store   *ingest.Store
-	// Detect picks report parsers for POST /api/v1/scans; nil answers 503.
+	// Detect picks report parsers for POST /api/v1/scans; nil means
+	// DetectReport (ingest/report).
 	Detect Detector
-	// DecodeAlerts decodes POST /api/v1/alerts bodies; nil uses the
-	// built-in normalized shape (DecodeAlerts).
+	// DecodeAlerts decodes POST /api/v1/alerts bodies; nil means
+	// generic.DecodeNormalized, bounded by MaxUploadBytes.
 	DecodeAlerts AlertDecoder
 	// Pages are the dashboard pages and exports, mounted under /reports/
 	// and /exports/ with session or bearer authentication.

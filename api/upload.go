@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +17,21 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/secmetrics/secmetrics/ingest"
+	"github.com/secmetrics/secmetrics/ingest/generic"
+	"github.com/secmetrics/secmetrics/ingest/report"
+	"github.com/secmetrics/secmetrics/ingest/transport"
 	"github.com/secmetrics/secmetrics/queries"
 )
+
+// DetectReport is the default Detector: ingest/report's detection (exactly
+// one format must claim a report).
+func DetectReport(head []byte) (ingest.Parser, string, error) {
+	f, err := report.Detect(head)
+	if err != nil {
+		return nil, "", err
+	}
+	return f.Parser, f.Name, nil
+}
 
 // detectSize is how much of an upload's head the detector sees.
 const detectSize = 64 << 10
@@ -68,7 +80,7 @@ func (s *Server) scans(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if s.b.Detect == nil || s.b.Store == nil {
+	if s.b.Store == nil {
 		s.failCode(c, CodeUnavailable, "", "report ingest is not configured on this server")
 		return
 	}
@@ -122,7 +134,11 @@ func (s *Server) scans(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeInvalidReport, Param: "body", Detail: "the report is empty"})
 		return
 	}
-	parser, format, err := s.b.Detect(head)
+	detect := s.b.Detect
+	if detect == nil {
+		detect = DetectReport
+	}
+	parser, format, err := detect(head)
 	if err != nil {
 		s.prom.scan("rejected", 0, 0, 0, 0)
 		s.fail(c, &Error{Code: CodeInvalidReport, Param: "body", Detail: clip(err.Error(), 500)})
@@ -327,120 +343,15 @@ func (s *Server) checkAssetTeams(ctx context.Context, p principal, assets map[st
 	return nil
 }
 
-// AlertInput is one alert of the built-in POST /api/v1/alerts shape
-// (docs/api.md): ingest.Alert's fields in snake_case JSON, times in RFC
-// 3339.
-type AlertInput struct {
-	Source              string  `json:"source"`
-	ID                  string  `json:"id"`
-	RuleID              string  `json:"rule_id"`
-	RuleName            string  `json:"rule_name"`
-	Severity            string  `json:"severity"`
-	OriginalSeverity    string  `json:"original_severity"`
-	Created             string  `json:"created"`
-	FirstTriage         *string `json:"first_triage"`
-	Closed              *string `json:"closed"`
-	Updated             *string `json:"updated"`
-	Status              string  `json:"status"`
-	Disposition         string  `json:"disposition"`
-	OriginalDisposition string  `json:"original_disposition"`
-	AutoClosed          bool    `json:"auto_closed"`
-	Assignee            string  `json:"assignee"`
-	Team                string  `json:"team"`
-	Asset               string  `json:"asset"`
-	Incident            string  `json:"incident"`
-}
-
-// maxAlertsPerRequest bounds one POST /api/v1/alerts.
-const maxAlertsPerRequest = 10000
-
-// DecodeAlerts decodes the built-in shape {"alerts": [AlertInput...]}
-// strictly: unknown fields, wrong types, malformed times and more than
-// 10,000 alerts are errors naming the place (alerts[3].created).
-func DecodeAlerts(_ context.Context, r io.Reader) ([]ingest.Alert, error) {
-	var body struct {
-		Alerts []json.RawMessage `json:"alerts"`
-	}
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return nil, jsonError(err)
-	}
-	if dec.More() {
-		return nil, errBody("body", "one JSON object expected")
-	}
-	if body.Alerts == nil {
-		return nil, errBody("alerts", "required: an array of alerts")
-	}
-	if len(body.Alerts) > maxAlertsPerRequest {
-		return nil, errBody("alerts", fmt.Sprintf("at most %d alerts per request", maxAlertsPerRequest))
-	}
-	out := make([]ingest.Alert, 0, len(body.Alerts))
-	for i, raw := range body.Alerts {
-		at := func(f string) string { return fmt.Sprintf("alerts[%d].%s", i, f) }
-		var in AlertInput
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&in); err != nil {
-			e := jsonError(err)
-			var ae *Error
-			if errors.As(e, &ae) {
-				if ae.Param == "body" {
-					ae.Param = fmt.Sprintf("alerts[%d]", i)
-				} else {
-					ae.Param = at(ae.Param)
-				}
-			}
-			return nil, e
-		}
-		a := ingest.Alert{Source: in.Source, ID: in.ID, RuleID: in.RuleID, RuleName: in.RuleName,
-			Severity: ingest.Severity(in.Severity), OriginalSeverity: in.OriginalSeverity,
-			Status: in.Status, Disposition: ingest.Disposition(in.Disposition), OriginalDisposition: in.OriginalDisposition,
-			AutoClosed: in.AutoClosed, Assignee: in.Assignee, Team: in.Team, Asset: in.Asset, Incident: in.Incident}
-		if in.Disposition == "none" {
-			a.Disposition = ingest.DispositionNone
-		}
-		for _, f := range []struct {
-			name string
-			v    *string
-			dst  *time.Time
-		}{{"created", &in.Created, &a.Created}, {"first_triage", in.FirstTriage, &a.FirstTriage},
-			{"closed", in.Closed, &a.Closed}, {"updated", in.Updated, &a.Updated}} {
-			if f.v == nil || *f.v == "" {
-				continue
-			}
-			t, err := time.Parse(time.RFC3339, *f.v)
-			if err != nil {
-				return nil, errBody(at(f.name), "want an RFC 3339 time")
-			}
-			*f.dst = t.UTC()
-		}
-		out = append(out, a)
-	}
-	return out, nil
-}
-
-// checkAlerts validates alerts as ingest.Store.SaveAlerts will, so that a
-// bad alert is a 400 naming it rather than an internal error.
+// checkAlerts validates decoded alerts as ingest.Store.SaveAlerts will, so
+// that a bad alert from any decoder is a 400 naming it rather than an
+// internal error.
 func checkAlerts(alerts []ingest.Alert) error {
 	for i, a := range alerts {
 		at := func(f string) string { return fmt.Sprintf("alerts[%d].%s", i, f) }
 		for _, f := range []struct{ name, v string }{{"source", a.Source}, {"id", a.ID}} {
 			if f.v == "" {
 				return errBody(at(f.name), "required")
-			}
-		}
-		for _, f := range []struct {
-			name, v string
-			max     int
-		}{{"source", a.Source, 128}, {"id", a.ID, 256}, {"rule_id", a.RuleID, 256}, {"rule_name", a.RuleName, 1024},
-			{"original_severity", a.OriginalSeverity, 256}, {"status", a.Status, 256}, {"original_disposition", a.OriginalDisposition, 1024},
-			{"assignee", a.Assignee, 256}, {"team", a.Team, 200}, {"asset", a.Asset, 1024}, {"incident", a.Incident, 256}} {
-			if len(f.v) > f.max {
-				return errBody(at(f.name), fmt.Sprintf("at most %d bytes", f.max))
-			}
-			if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-				return errBody(at(f.name), "contains a control character")
 			}
 		}
 		if a.Created.IsZero() {
@@ -462,6 +373,37 @@ func checkAlerts(alerts []ingest.Alert) error {
 		}
 	}
 	return nil
+}
+
+// reservedSystems are the alert systems pulled by connectors (and the
+// configured file imports): pushing alerts under them would replace the
+// pulled alerts of the same ids, so POST /api/v1/alerts refuses them.
+var reservedSystems = []string{"pagerduty", "sentinel", "splunk", "elastic", "thehive", "generic", "jira", "github"}
+
+// decodeAlerts is the default AlertDecoder: generic.DecodeNormalized, its
+// errors turned into problems naming the place.
+func decodeAlerts(max int64) AlertDecoder {
+	return func(_ context.Context, r io.Reader) ([]ingest.Alert, error) {
+		alerts, err := generic.DecodeNormalized(r, max)
+		var ve *generic.ValidationError
+		switch {
+		case err == nil:
+			return alerts, nil
+		case errors.As(err, &ve):
+			param := "body"
+			if len(ve.Problems) > 0 {
+				param, _, _ = strings.Cut(ve.Problems[0], ":")
+			}
+			return nil, errBody(param, clip(strings.Join(ve.Problems, "; "), 2000))
+		case errors.Is(err, transport.ErrTooLarge):
+			return nil, &http.MaxBytesError{Limit: max}
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, errBody("body", clip(err.Error(), 300))
+	}
 }
 
 // AlertsResult is the answer of POST /api/v1/alerts.
@@ -493,7 +435,7 @@ func (s *Server) alerts(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxUploadBytes)
 	decode := s.b.DecodeAlerts
 	if decode == nil {
-		decode = DecodeAlerts
+		decode = decodeAlerts(s.cfg.MaxUploadBytes)
 	}
 	alerts, err := decode(ctx, c.Request.Body)
 	if err != nil {
@@ -508,6 +450,13 @@ func (s *Server) alerts(c *gin.Context) {
 	if err := checkAlerts(alerts); err != nil {
 		s.fail(c, err)
 		return
+	}
+	for i, a := range alerts {
+		if sys, _, _ := strings.Cut(a.Source, ":"); slices.Contains(reservedSystems, sys) {
+			s.fail(c, &Error{Code: CodeForbidden, Param: fmt.Sprintf("alerts[%d].source", i),
+				Detail: fmt.Sprintf("%q is a connector's system; push alerts under another, e.g. webhook:<name>", sys)})
+			return
+		}
 	}
 	p := principalOf(c)
 	if !p.AllTeams {
