@@ -36,3 +36,22 @@ func RepoAsset(uri string) string {
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "/"), ".git")
 	return s
 }
+
+// CompositeKey joins the parts of a finding key built from several fields
+// (rule, package, path, ...) with "|", escaping "%" and "|" inside parts
+// ("%25", "%7C") so that different part lists never give the same key.
+func CompositeKey(parts ...string) string {
+	var b strings.Builder
+	for i, s := range parts {
+		if i > 0 {
+			b.WriteByte('|')
+		}
+		if strings.ContainsAny(s, "%|") {
+			s = keyEscaper.Replace(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

@@ -58,3 +58,19 @@ func TestDispositionsMap(t *testing.T) {
 		}
 	}
 }
+
+func TestCompositeKey(t *testing.T) {
+	for _, tc := range []struct {
+		parts []string
+		want  string
+	}{
+		{[]string{"CVE-1", "openssl", ""}, "CVE-1|openssl|"},
+		{[]string{"a|b", "c"}, "a%7Cb|c"},
+		{[]string{"a", "b|c"}, "a|b%7Cc"},
+		{[]string{"100%", "x"}, "100%25|x"},
+	} {
+		if got := CompositeKey(tc.parts...); got != tc.want {
+			t.Errorf("CompositeKey(%q) = %q, want %q", tc.parts, got, tc.want)
+		}
+	}
+}

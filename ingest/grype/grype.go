@@ -301,7 +301,7 @@ func (p *parse) match(supp string) error {
 	if len(paths) > 0 {
 		f.File = paths[0]
 	}
-	f.Key = key(append([]string{v.ID, a.Name, a.Type}, paths...)...)
+	f.Key = ingest.CompositeKey(append([]string{v.ID, a.Name, a.Type}, paths...)...)
 	f.KeySource = "composite:vulnerability+package+type+locations"
 
 	all := append([]related{{ID: v.ID, EPSS: v.EPSS, KnownExploited: v.KnownExploited}}, m.RelatedVulnerabilities...)
@@ -432,21 +432,3 @@ func (p *parse) scan() (ingest.Scan, error) {
 	}
 	return s, nil
 }
-
-// key joins the parts of a composite finding key with "|", escaping "%"
-// and "|" inside parts so that distinct parts never give the same key.
-func key(parts ...string) string {
-	var b strings.Builder
-	for i, s := range parts {
-		if i > 0 {
-			b.WriteByte('|')
-		}
-		if strings.ContainsAny(s, "%|") {
-			s = keyEscaper.Replace(s)
-		}
-		b.WriteString(s)
-	}
-	return b.String()
-}
-
-var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

@@ -262,11 +262,11 @@ func (p *parse) result() error {
 }
 
 // withSource completes a package's finding with its source path: File,
-// and the last part of the key (key(a, b, c, d) is key(a, b, c) + "|" +
-// key(d)).
+// and the last part of the key (ingest.CompositeKey(a, b, c, d) is ingest.CompositeKey(a, b, c) + "|" +
+// ingest.CompositeKey(d)).
 func withSource(f ingest.Finding, source string) ingest.Finding {
 	f.File = source
-	f.Key += "|" + key(source)
+	f.Key += "|" + ingest.CompositeKey(source)
 	return f
 }
 
@@ -421,7 +421,7 @@ func (p *parse) finding(gi int, info pkg, g group, vulns []vuln) (ingest.Finding
 	all = slices.Compact(all)
 
 	f := ingest.Finding{
-		Key:              key(ids[0], info.Ecosystem, info.Name),
+		Key:              ingest.CompositeKey(ids[0], info.Ecosystem, info.Name),
 		KeySource:        "composite:first-id+ecosystem+package+source",
 		Kind:             ingest.SCA,
 		RuleID:           ids[0],
@@ -498,21 +498,3 @@ func sameEcosystem(a, b string) bool {
 	b, _, _ = strings.Cut(b, ":")
 	return strings.EqualFold(a, b)
 }
-
-// key joins the parts of a composite finding key with "|", escaping "%"
-// and "|" inside parts so that distinct parts never give the same key.
-func key(parts ...string) string {
-	var b strings.Builder
-	for i, s := range parts {
-		if i > 0 {
-			b.WriteByte('|')
-		}
-		if strings.ContainsAny(s, "%|") {
-			s = keyEscaper.Replace(s)
-		}
-		b.WriteString(s)
-	}
-	return b.String()
-}
-
-var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

@@ -304,7 +304,7 @@ func (p *parse) vuln(pr *project, ignored bool) error {
 		return err
 	}
 
-	id := key(v.ID, pkg, v.Version)
+	id := ingest.CompositeKey(v.ID, pkg, v.Version)
 	e := pr.byID[id]
 	if e == nil {
 		e = &entry{f: finding(&v, pkg)}
@@ -401,7 +401,7 @@ func (p *parse) finish(pr *project) error {
 		f := e.f
 		f.Kind = kind
 		f.File = file
-		f.Key = key(file, f.RuleID, f.Package, f.InstalledVersion)
+		f.Key = ingest.CompositeKey(file, f.RuleID, f.Package, f.InstalledVersion)
 		f.KeySource = "composite:targetfile+id+package+version"
 		if p.array {
 			f.Asset = asset
@@ -417,21 +417,3 @@ func (p *parse) finish(pr *project) error {
 	}
 	return nil
 }
-
-// key joins the parts of a composite finding key with "|", escaping "%"
-// and "|" inside parts so that distinct parts never give the same key.
-func key(parts ...string) string {
-	var b strings.Builder
-	for i, s := range parts {
-		if i > 0 {
-			b.WriteByte('|')
-		}
-		if strings.ContainsAny(s, "%|") {
-			s = keyEscaper.Replace(s)
-		}
-		b.WriteString(s)
-	}
-	return b.String()
-}
-
-var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")

@@ -535,10 +535,10 @@ func (p *parse) finding(it *pending) ingest.Finding {
 		}
 		f.URL = r.PrimaryURL
 		if res.class == "os-pkgs" {
-			f.Key = key("os-pkgs", r.VulnerabilityID, r.PkgName, r.PkgPath)
+			f.Key = ingest.CompositeKey("os-pkgs", r.VulnerabilityID, r.PkgName, r.PkgPath)
 			f.KeySource = "composite:class+vulnerability+package+path"
 		} else {
-			f.Key = key(res.class, res.target, r.VulnerabilityID, r.PkgName, r.PkgPath)
+			f.Key = ingest.CompositeKey(res.class, res.target, r.VulnerabilityID, r.PkgName, r.PkgPath)
 			f.KeySource = "composite:class+target+vulnerability+package+path"
 		}
 	case misconfigurations:
@@ -552,10 +552,10 @@ func (p *parse) finding(it *pending) ingest.Finding {
 		f.Line = r.CauseMetadata.StartLine
 		f.URL = r.PrimaryURL
 		if r.CauseMetadata.Resource != "" {
-			f.Key = key("config", res.target, f.RuleID, r.CauseMetadata.Resource)
+			f.Key = ingest.CompositeKey("config", res.target, f.RuleID, r.CauseMetadata.Resource)
 			f.KeySource = "composite:target+check+resource"
 		} else {
-			f.Key = key("config", res.target, f.RuleID, "line:"+strconv.Itoa(f.Line))
+			f.Key = ingest.CompositeKey("config", res.target, f.RuleID, "line:"+strconv.Itoa(f.Line))
 			f.KeySource = "composite:target+check+line"
 		}
 		if f.Suppression == "" && r.Status == "EXCEPTION" {
@@ -565,7 +565,7 @@ func (p *parse) finding(it *pending) ingest.Finding {
 		f.Kind = ingest.Secret
 		f.RuleID = r.RuleID
 		f.Line = r.StartLine
-		f.Key = key("secret", res.target, r.RuleID, "line:"+strconv.Itoa(r.StartLine))
+		f.Key = ingest.CompositeKey("secret", res.target, r.RuleID, "line:"+strconv.Itoa(r.StartLine))
 		f.KeySource = "composite:target+rule+line"
 	}
 	return f
@@ -625,21 +625,3 @@ func (p *parse) scan() ingest.Scan {
 	}
 	return s
 }
-
-// key joins the parts of a composite finding key with "|", escaping "%"
-// and "|" inside parts so that distinct parts never give the same key.
-func key(parts ...string) string {
-	var b strings.Builder
-	for i, s := range parts {
-		if i > 0 {
-			b.WriteByte('|')
-		}
-		if strings.ContainsAny(s, "%|") {
-			s = keyEscaper.Replace(s)
-		}
-		b.WriteString(s)
-	}
-	return b.String()
-}
-
-var keyEscaper = strings.NewReplacer("%", "%25", "|", "%7C")
