@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/reports"
 )
 
 //go:embed openapi.json
@@ -96,14 +97,21 @@ func (s *Server) routes() error {
 	v1.POST("/scans", s.scans)
 	v1.GET("/audit", s.auditEntries)
 
-	for _, p := range s.b.Pages {
+	pages, assets := s.b.Pages, s.b.Assets
+	if s.b.Reports != nil {
+		pages = append(ReportPages(s.b.Reports), pages...)
+		if assets == nil {
+			assets = reports.AssetsHandler()
+		}
+	}
+	for _, p := range pages {
 		if err := s.mountPage(p); err != nil {
 			return err
 		}
 	}
-	if s.b.Assets != nil {
+	if assets != nil {
 		s.access["GET /reports/assets/*path"] = public
-		e.GET("/reports/assets/*path", gin.WrapH(http.StripPrefix("/reports/assets", s.b.Assets)))
+		e.GET("/reports/assets/*path", gin.WrapH(http.StripPrefix("/reports/assets", assets)))
 	}
 	for _, r := range e.Routes() {
 		if _, ok := s.access[r.Method+" "+r.Path]; !ok {

@@ -24,6 +24,7 @@ import (
 	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/queries"
+	"github.com/secmetrics/secmetrics/reports"
 )
 
 // Config configures the HTTP server.
@@ -235,8 +236,11 @@ type Backend struct {
 	// DecodeAlerts decodes POST /api/v1/alerts bodies; nil means
 	// generic.DecodeNormalized, bounded by MaxUploadBytes.
 	DecodeAlerts AlertDecoder
-	// Pages are the dashboard pages and exports, mounted under /reports/
-	// and /exports/ with session or bearer authentication.
+	// Reports, when set, mounts the QBR dashboard and workbook
+	// (ReportPages) and the dashboard's static files at /reports/assets/.
+	Reports *reports.Reports
+	// Pages are further dashboard pages and exports, mounted under
+	// /reports/ and /exports/ with session or bearer authentication.
 	Pages []Page
 	// Assets serves the dashboard's static files (JavaScript, CSS) under
 	// /reports/assets/; nil mounts nothing.
