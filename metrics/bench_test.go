@@ -17,7 +17,7 @@ import (
 
 // The generator writes synthetic data straight into the tables with
 // INSERT ... SELECT FROM numbers(), so millions of rows load in seconds.
-// Scale: @n findings (about 2.3 events each), n/5 alerts, n/50 tickets,
+// Scale: @n findings (about 1.8 events each), n/5 alerts, n/50 tickets,
 // n/20 worklogs, n/100 assets with 8 scan runs each; two years of history
 // ending 2026-10-01.
 var benchData = []string{
