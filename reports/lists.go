@@ -1,8 +1,10 @@
 package reports
 
 import (
+	"context"
 	"io"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,4 +131,53 @@ func csvValue(f Format, v any) any {
 		return ""
 	}
 	return v
+}
+
+// ScorecardColumns are the columns of the scorecard CSV: one row per value
+// of every KPI (every measure and slice) of the period.
+var ScorecardColumns = []string{"period", "kpi", "definition", "measure", "slice", "value", "unit", "target", "status",
+	"previous_period", "previous", "change", "relative_change_percent", "n", "note", "stale"}
+
+// ScorecardCSV writes every KPI value of q's period and scope as CSV
+// (ScorecardColumns), with the comparison with the previous period. Values
+// are in the KPI's unit (percentages 0–100, durations as numbers in
+// days, hours or minutes); text is neutralized (SafeText). A zero period
+// means DefaultPeriod. The scheduled exports in format csv write it.
+func (r *Reports) ScorecardCSV(ctx context.Context, w io.Writer, q WorkbookQuery) error {
+	p := q.Period
+	if p.From.IsZero() && p.To.IsZero() {
+		var err error
+		if p, err = r.DefaultPeriod(); err != nil {
+			return err
+		}
+	}
+	sc, err := r.e.Scorecard(ctx, metrics.ScorecardQuery{Period: p, Filter: q.Filter, Scope: q.Scope})
+	if err != nil {
+		return err
+	}
+	rows := func(yield func([]any, error) bool) {
+		for _, res := range sc.Results {
+			d := definition(res)
+			for _, g := range res.Groups {
+				for _, v := range g.Values {
+					var rel *float64
+					if v.RelativeChange != nil {
+						x := 100 * *v.RelativeChange
+						rel = &x
+					}
+					target := ""
+					if v.Target != nil {
+						target = strings.TrimSpace(v.Target.Op + " " + strconv.FormatFloat(v.Target.Value, 'f', -1, 64))
+					}
+					var n any = v.N
+					row := []any{sc.Period.Name, d.Title, d.ID, v.Measure, v.Slice, v.Value, string(v.Unit), target, string(v.Status),
+						sc.Previous.Name, v.Previous, v.Change, rel, n, v.Note, res.Stale}
+					if !yield(row, nil) {
+						return
+					}
+				}
+			}
+		}
+	}
+	return WriteCSV(w, r.Location(), ScorecardColumns, rows)
 }
