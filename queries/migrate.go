@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-//go:embed schema kpi ingest api
+//go:embed schema kpi ingest api demo
 var files embed.FS
 
 // SQL returns the embedded statement file name (e.g. "kpi/vuln_mttr.sql").
