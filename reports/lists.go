@@ -181,3 +181,45 @@ func (r *Reports) ScorecardCSV(ctx context.Context, w io.Writer, q WorkbookQuery
 	}
 	return WriteCSV(w, r.Location(), ScorecardColumns, rows)
 }
+
+// ListNames are the drill-down lists ListCSV writes.
+var ListNames = []string{"overdue", "uncovered", "rules", "exploitable"}
+
+// ListCSV writes one of the QBR's drill-down lists as of q's period end, in
+// q's scope and filter, as CSV (the lists' *Columns): "overdue" (open
+// findings past due), "uncovered" (assets without a recent scan of every
+// required kind), "rules" (detection rules, noisiest first) or
+// "exploitable" (open findings in KEV or above the EPSS threshold). These
+// are the exact lists behind the numbers, where the API's own lists show
+// the current state. It returns a *metrics.InputError for an unknown list
+// or a bad query.
+func (r *Reports) ListCSV(ctx context.Context, w io.Writer, list string, q metrics.ListQuery) error {
+	loc := r.Location()
+	switch list {
+	case "overdue":
+		rows, err := r.e.OverdueFindings(ctx, q)
+		if err != nil {
+			return err
+		}
+		return WriteListCSV(w, loc, OverdueColumns, Items(rows))
+	case "uncovered":
+		rows, err := r.e.UncoveredAssets(ctx, q)
+		if err != nil {
+			return err
+		}
+		return WriteListCSV(w, loc, UncoveredColumns, Items(rows))
+	case "rules":
+		rows, err := r.e.NoisiestRules(ctx, q)
+		if err != nil {
+			return err
+		}
+		return WriteListCSV(w, loc, RuleColumns, Items(rows))
+	case "exploitable":
+		rows, err := r.e.ExploitableFindings(ctx, q)
+		if err != nil {
+			return err
+		}
+		return WriteListCSV(w, loc, ExploitableColumns, Items(rows))
+	}
+	return &metrics.InputError{Field: "list", Message: strconv.Quote(list) + ": want one of " + strings.Join(ListNames, ", ")}
+}
