@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run    the service on an embedded ClickHouse (installing it if needed)
+#   make run    the service with the demo organisation on an embedded ClickHouse (installing it if needed)
 #   make test   the whole test suite, as CI runs it
 GO ?= go
 BIN := bin/secmetrics
@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 run: build
 	.ci/ensure-clickhouse
-	./$(BIN) serve
+	./$(BIN) demo
 
 test:
 	.ci/test
