@@ -20,5 +20,12 @@ build:
 vet:
 	$(GO) vet ./...
 
+# The benchmark suite (fixtures/bench): ingest, scorecard at 1M and 10M
+# findings, the same KPIs on PostgreSQL 15, API load, workbook, memory.
+# Writes docs/benchmarks.md; takes about an hour on 2 cores.
+bench:
+	.ci/ensure-clickhouse
+	$(GO) run ./fixtures/bench -out docs/benchmarks.md
+
 clean:
 	rm -rf bin
