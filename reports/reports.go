@@ -115,6 +115,10 @@ func quarterContaining(e Engine, t time.Time) (metrics.Period, error) {
 // or CSV is written in it.
 func (r *Reports) Location() *time.Location { return r.e.Location() }
 
+// ParsePeriod parses a period name as the engine does (its reporting time
+// zone and fiscal year).
+func (r *Reports) ParsePeriod(s string) (metrics.Period, error) { return r.e.ParsePeriod(s) }
+
 // TrendPeriods is how many periods (the reported one included) the trend
 // charts and tables show: 8 quarters for a quarter.
 const TrendPeriods = 8

@@ -36,6 +36,8 @@ Commands:
   ingest kev FILE           import the CISA KEV catalog (JSON)
   ingest epss FILE          import an EPSS daily CSV (gzip or not)
   token create|list|revoke  manage API tokens (token create --name N --scopes S --teams T|* [--expires 90d])
+  export qbr -o FILE        write the QBR workbook (or scorecard .csv) of a period (--period P, --team T)
+  export run NAME           run one scheduled export now (--exports FILE); export runs lists the latest runs
   version                   print the version
 
 The configuration file defaults to $SECMETRICS_CONFIG, then ./secmetrics.yaml
@@ -110,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return e.ingest(args[1:])
 	case "token":
 		return e.token(args[1:])
+	case "export":
+		return e.export(args[1:])
 	}
 	return fmt.Errorf("unknown command %q (run \"secmetrics help\")", args[0])
 }
