@@ -54,10 +54,6 @@ SELECT
 FROM
 (
     SELECT *,
-        if(a_team = '', 'unowned', a_team) AS team,
-        a_bu AS business_unit,
-        a_tier AS tier,
-        a_tiers[arrayCount(v -> v < fix_time, a_from)] AS tier_fix,
         {{.DueEnd}} AS due_end,
         {{.DueFix}} AS due_fix
     FROM
@@ -84,90 +80,93 @@ FROM
             in_kev = 1 AND kev_from < T AS kev_end,
             in_kev = 1 AND kev_from < fix_time AS kev_fix,
             {{if .Restart}}reopen_k[pi]{{else}}toDateTime(0){{end}} AS reopen_end,
-            {{if .Restart}}ro[arrayCount(r -> r < fix_time, ro)]{{else}}toDateTime(0){{end}} AS reopen_fix
+            {{if .Restart}}ro[arrayCount(r -> r < fix_time, ro)]{{else}}toDateTime(0){{end}} AS reopen_fix,
+            if(a_team[pi] = '', 'unowned', a_team[pi]) AS team,
+            a_bu[pi] AS business_unit,
+            a_tier[pi] AS tier,
+            a_tiers[arrayCount(v -> v < fix_time, a_from)] AS tier_fix
         FROM
         (
-            SELECT
-                finding_id,
-                any(asset) AS asset,
-                any(kind) AS kind,
-                any(scanner) AS scanner,
-                minIf(event_time, et = 1) AS detected_at,
-                -- per period: the latest lifecycle event (k), the severity · 4 +
-                -- status and the status_until of the latest event, the last fix
-                -- in [F, T) as fix time · 8 + severity, and the distinct fixes
-                -- in [F, T)
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(k, et <= 3 AND event_time < {{to $i}}){{end}}] AS lc_k,
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}argMaxIf(sev * 4 + st, k, event_time < {{to $i}}){{end}}] AS last_ss,
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}argMaxIf(status_until, k, event_time < {{to $i}}){{end}}] AS last_until,
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(toUInt64(event_time) * 8 + sev, et = 2 AND event_time >= {{from $i}} AND event_time < {{to $i}}){{end}}] AS fix_k,
-                -- distinct fix times, the distinct fixes in [F, T), and the fixes
-                -- followed by a reopen within 60 days (whatever the period)
-                arrayDistinct(arraySort(groupArrayIf(event_time, et = 2))) AS fx,
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}arrayCount(f -> f >= {{from $i}} AND f < {{to $i}}, fx){{end}}] AS fix_n,
-                arrayDistinct(arraySort(groupArrayIf(event_time, et = 3))) AS ro,
-                arrayFilter(f -> arrayExists(r -> r > f AND r <= f + 5184000, ro), fx) AS fx_reopened,
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}arrayCount(f -> f >= {{from $i}} AND f < {{to $i}}, fx_reopened){{end}}] AS reopened_n{{if .Restart}},
-                [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(event_time, et = 3 AND event_time < {{to $i}}){{end}}] AS reopen_k{{end}}
+            SELECT *
             FROM
             (
-                SELECT finding_id, event_time, toUInt8(event_type) AS et, toUInt8(severity) AS sev, toUInt8(status) AS st,
-                    status_until, asset, kind, scanner, toUInt64(event_time) * 8 + et AS k
-                FROM finding_events
-                WHERE event_time < @horizon
-                  AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
-                  AND (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
-                  {{.Prefilter}}
-            )
-            GROUP BY finding_id
-        ) AS fs_l1
-        ANY LEFT JOIN
-        (
-            -- Findings known exploited: by the catalog (from date_added) or by
-            -- the report itself (from the start: the current row has no date).
-            SELECT finding_id, toUInt8(1) AS in_kev, min(added) AS kev_from, minIf(due, due > toDateTime(0)) AS kev_due
-            FROM
-            (
-                SELECT finding_id, toDateTime(date_added, 'UTC') AS added,
-                    if(due_date > toDate('1970-01-01'), toDateTime(due_date, 'UTC') + 86400, toDateTime(0)) AS due
+                SELECT
+                    finding_id,
+                    any(asset) AS asset,
+                    any(kind) AS kind,
+                    any(scanner) AS scanner,
+                    minIf(event_time, et = 1) AS detected_at,
+                    -- per period: the latest lifecycle event (k), the severity · 4 +
+                    -- status and the status_until of the latest event, the last fix
+                    -- in [F, T) as fix time · 8 + severity, and the distinct fixes
+                    -- in [F, T)
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(k, et <= 3 AND event_time < {{to $i}}){{end}}] AS lc_k,
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}argMaxIf(sev * 4 + st, k, event_time < {{to $i}}){{end}}] AS last_ss,
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}argMaxIf(status_until, k, event_time < {{to $i}}){{end}}] AS last_until,
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(toUInt64(event_time) * 8 + sev, et = 2 AND event_time >= {{from $i}} AND event_time < {{to $i}}){{end}}] AS fix_k,
+                    -- distinct fix times, the distinct fixes in [F, T), and the fixes
+                    -- followed by a reopen within 60 days (whatever the period)
+                    arrayDistinct(arraySort(groupArrayIf(event_time, et = 2))) AS fx,
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}arrayCount(f -> f >= {{from $i}} AND f < {{to $i}}, fx){{end}}] AS fix_n,
+                    arrayDistinct(arraySort(groupArrayIf(event_time, et = 3))) AS ro,
+                    arrayFilter(f -> arrayExists(r -> r > f AND r <= f + 5184000, ro), fx) AS fx_reopened,
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}arrayCount(f -> f >= {{from $i}} AND f < {{to $i}}, fx_reopened){{end}}] AS reopened_n{{if .Restart}},
+                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(event_time, et = 3 AND event_time < {{to $i}}){{end}}] AS reopen_k{{end}}
                 FROM
                 (
-                    SELECT finding_id, arrayJoin(arrayFilter(x -> x != '', arrayPushFront(aliases, cve))) AS cve
-                    FROM findings
-                    WHERE cve != '' OR notEmpty(aliases)
-                ) AS fs_l3
-                ANY INNER JOIN
+                    SELECT finding_id, event_time, toUInt8(event_type) AS et, toUInt8(severity) AS sev, toUInt8(status) AS st,
+                        status_until, asset, kind, scanner, toUInt64(event_time) * 8 + et AS k
+                    FROM finding_events
+                    WHERE event_time < @horizon
+                      AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
+                      AND (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
+                      {{.Prefilter}}
+                )
+                GROUP BY finding_id
+            ) AS fs_l1
+            ANY LEFT JOIN
+            (
+                -- Findings known exploited: by the catalog (from date_added) or by
+                -- the report itself (from the start: the current row has no date).
+                SELECT finding_id, toUInt8(1) AS in_kev, min(added) AS kev_from, minIf(due, due > toDateTime(0)) AS kev_due
+                FROM
                 (
-                    SELECT cve, min(date_added) AS date_added, min(due_date) AS due_date
-                    FROM kev
-                    GROUP BY cve
-                ) AS fs_r3 USING cve
-                UNION ALL
-                SELECT finding_id, toDateTime(0) AS added, toDateTime(0) AS due
-                FROM findings
-                WHERE kev = 1
-            )
-            GROUP BY finding_id
-        ) AS fs_r1 USING finding_id
-    ) AS fs_l2
-    ANY LEFT JOIN
-    (
-        -- Each asset as of each period end: team, business unit and tier, and
-        -- its versions' tiers for the tier at a fix time.
-        SELECT asset, pi,
-            if(ai = 0, '', hist[ai].2) AS a_team,
-            hist[ai].3 AS a_bu,
-            hist[ai].4 AS a_tier,
-            arrayMap(h -> h.1, hist) AS a_from,
-            arrayMap(h -> h.4, hist) AS a_tiers
-        FROM
+                    SELECT finding_id, toDateTime(date_added, 'UTC') AS added,
+                        if(due_date > toDate('1970-01-01'), toDateTime(due_date, 'UTC') + 86400, toDateTime(0)) AS due
+                    FROM
+                    (
+                        SELECT finding_id, arrayJoin(arrayFilter(x -> x != '', arrayPushFront(aliases, cve))) AS cve
+                        FROM findings
+                        WHERE cve != '' OR notEmpty(aliases)
+                    ) AS fs_l3
+                    ANY INNER JOIN
+                    (
+                        SELECT cve, min(date_added) AS date_added, min(due_date) AS due_date
+                        FROM kev
+                        GROUP BY cve
+                    ) AS fs_r3 USING cve
+                    UNION ALL
+                    SELECT finding_id, toDateTime(0) AS added, toDateTime(0) AS due
+                    FROM findings
+                    WHERE kev = 1
+                )
+                GROUP BY finding_id
+            ) AS fs_r1 USING finding_id
+        ) AS fs_l2
+        ANY LEFT JOIN
         (
-            SELECT asset, hist,
-                arrayJoin(arrayEnumerate(CAST(@tos AS Array(DateTime)))) AS pi,
-                arrayCount(h -> h.1 < CAST(@tos AS Array(DateTime))[pi], hist) AS ai
+            -- Each asset as of each period end (one array element per period):
+            -- team, business unit and tier; and its versions' tiers, for the
+            -- tier at a fix time.
+            SELECT asset,
+                [{{range $i, $_ := .P}}{{if $i}}, {{end}}hist[arrayCount(h -> h.1 < {{to $i}}, hist)].2{{end}}] AS a_team,
+                [{{range $i, $_ := .P}}{{if $i}}, {{end}}hist[arrayCount(h -> h.1 < {{to $i}}, hist)].3{{end}}] AS a_bu,
+                [{{range $i, $_ := .P}}{{if $i}}, {{end}}hist[arrayCount(h -> h.1 < {{to $i}}, hist)].4{{end}}] AS a_tier,
+                arrayMap(h -> h.1, hist) AS a_from,
+                arrayMap(h -> h.4, hist) AS a_tiers
             FROM ({{.Assets}})
-        )
-    ) AS fs_r2 USING (asset, pi)
+        ) AS fs_r2 USING asset
+    )
 )
 WHERE first_seen > toDateTime(0)
   AND status_end NOT IN (1, 3)
