@@ -68,16 +68,17 @@ func survival(c computed, k cellKey, d, cumEv []uint64, cumN []uint32) {
 	c.curves[k] = Curve{Slice: k.slice, Points: thin(pts, maxCurvePoints)}
 }
 
-// thin keeps at most max steps of a curve: every step when it has that
-// few, else evenly spaced steps plus the first and last. S(t) stays exact
-// at every kept step; the dropped steps' counts are not merged into them.
-func thin(pts []SurvivalPoint, max int) []SurvivalPoint {
-	if len(pts) <= max {
+// thin keeps at most limit steps of a curve: every step when it has that
+// few, else evenly spaced steps including the first and last. S(t) stays
+// exact at every kept step; the dropped steps' counts are not merged into
+// them.
+func thin(pts []SurvivalPoint, limit int) []SurvivalPoint {
+	if len(pts) <= limit {
 		return pts
 	}
-	out := make([]SurvivalPoint, 0, max)
-	step := float64(len(pts)-1) / float64(max-1)
-	for i := 0; i < max; i++ {
+	out := make([]SurvivalPoint, 0, limit)
+	step := float64(len(pts)-1) / float64(limit-1)
+	for i := range limit {
 		out = append(out, pts[int(float64(i)*step+0.5)])
 	}
 	return out
