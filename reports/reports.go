@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/secmetrics/secmetrics/metrics"
@@ -165,12 +166,23 @@ func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.S
 		}
 	}
 	q := &qbr{Period: p, Previous: p.Previous(), Scope: scope, Filter: f, Generated: r.now()}
-	for _, d := range metrics.Catalog() {
-		res, err := r.e.Compute(ctx, metrics.Query{KPI: d.ID, Period: p, Compare: true, Trend: TrendPeriods, Filter: f, Scope: scope})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d.ID, err)
-		}
-		q.Results = append(q.Results, res)
+	// The KPIs are independent queries: a few at a time, kept in catalog
+	// order.
+	defs := metrics.Catalog()
+	q.Results = make([]metrics.Result, len(defs))
+	g, gctx := errgroup(ctx, queryParallelism)
+	for i, d := range defs {
+		g.Go(func() error {
+			res, err := r.e.Compute(gctx, metrics.Query{KPI: d.ID, Period: p, Compare: true, Trend: TrendPeriods, Filter: f, Scope: scope})
+			if err != nil {
+				return fmt.Errorf("%s: %w", d.ID, err)
+			}
+			q.Results[i] = res
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	var err error
 	tf := f
@@ -198,6 +210,41 @@ func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.S
 		return nil, err
 	}
 	return q, nil
+}
+
+// queryParallelism is how many KPI queries a report runs at once.
+const queryParallelism = 4
+
+// group runs functions on at most n goroutines and keeps the first error;
+// the context it returns is canceled by that error.
+type group struct {
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+	cancel context.CancelFunc
+}
+
+func errgroup(ctx context.Context, n int) (*group, context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	return &group{sem: make(chan struct{}, n), cancel: cancel}, ctx
+}
+
+func (g *group) Go(fn func() error) {
+	g.wg.Add(1)
+	g.sem <- struct{}{}
+	go func() {
+		defer func() { <-g.sem; g.wg.Done() }()
+		if err := fn(); err != nil {
+			g.once.Do(func() { g.err = err; g.cancel() })
+		}
+	}()
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
 }
 
 // result returns the result of KPI name.

@@ -208,6 +208,25 @@ func cellNumber(u metrics.Unit, v *float64) any {
 	return *v
 }
 
+// changeNumber is a change as its cell holds it: a change of a percentage
+// in percentage points (changeFmt shows "pp"), others in the value's unit.
+func changeNumber(u metrics.Unit, v *float64) any {
+	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return nil
+	}
+	return display(u, *v)
+}
+
+// changeFmt is the number format of a change, signed.
+func changeFmt(u metrics.Unit) string {
+	switch u {
+	case metrics.Percent, metrics.Probability:
+		return `+0.0" pp";-0.0" pp";0.0" pp"`
+	}
+	f := numFmt(u)
+	return "+" + f + ";-" + f + ";" + f
+}
+
 // put writes v at (col, row) with style: text through cellText, times in
 // the reporting zone, nil as an empty cell.
 func (b *book) put(sheet string, col, row int, v any, style int) {
@@ -410,12 +429,16 @@ var valueHeader = []any{"Value", "Unit", "Target", "Status", "Previous", "Change
 // valueCells writes one value's cells from column col on.
 func (b *book) valueCells(sheet string, row, col int, u metrics.Unit, v metrics.Value) {
 	nf := b.style(styleKey{role: "cell", numFmt: numFmt(u)})
-	b.put(sheet, col, row, cellNumber(u, v.Value), b.style(styleKey{role: "cell", numFmt: numFmt(u), status: v.Status}))
+	vs := b.style(styleKey{role: "cell", numFmt: numFmt(u), status: v.Status})
+	if v.Status == metrics.NoTarget {
+		vs = nf // no colour where there is nothing to judge
+	}
+	b.put(sheet, col, row, cellNumber(u, v.Value), vs)
 	b.put(sheet, col+1, row, unitName(u), 0)
 	b.put(sheet, col+2, row, formatTarget(u, v.Target), 0)
 	b.put(sheet, col+3, row, statusLabel(v.Status), b.style(styleKey{role: "cell", status: v.Status}))
 	b.put(sheet, col+4, row, cellNumber(u, v.Previous), nf)
-	b.put(sheet, col+5, row, cellNumber(u, v.Change), nf)
+	b.put(sheet, col+5, row, changeNumber(u, v.Change), b.style(styleKey{role: "cell", numFmt: changeFmt(u)}))
 	var rel *float64
 	if v.RelativeChange != nil {
 		x := *v.RelativeChange
