@@ -62,6 +62,11 @@ func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, er
 			gb = "" // a dimension the KPI lacks: reported ungrouped
 		}
 		r := e.finish(d, Query{KPI: d.ID, Period: q.Period, Compare: true, GroupBy: gb, Filter: q.Filter, Scope: q.Scope}, pl, out[d.Name])
+		for _, dim := range q.Filter.dimensions() {
+			if !slices.Contains(d.GroupBys, dim) {
+				r.UnappliedFilters = append(r.UnappliedFilters, dim)
+			}
+		}
 		r.Freshness, r.Stale = e.freshnessFor(d, fresh)
 		sc.Results = append(sc.Results, r)
 	}
@@ -205,6 +210,11 @@ func (e *Engine) check(kpi string, p Period, groupBy string, f Filter) (Definiti
 	}
 	if err := f.validate(); err != nil {
 		return Definition{}, err
+	}
+	for _, dim := range f.dimensions() {
+		if !slices.Contains(d.GroupBys, dim) {
+			return Definition{}, inputErr("filter", d.ID+" cannot be filtered by "+dim+" (its dimensions: "+quoteList(d.GroupBys)+")")
+		}
 	}
 	return d, nil
 }

@@ -129,6 +129,10 @@ type Result struct {
 	// CountBased is set when a ratio fell back to counting items instead of
 	// hours (toil_ratio without worklogs).
 	CountBased bool `json:"count_based,omitempty"`
+	// UnappliedFilters lists the filter dimensions a scorecard was asked for
+	// that this KPI does not have (e.g. severity for scan_coverage): its
+	// values are computed without them. Compute rejects such filters.
+	UnappliedFilters []string `json:"unapplied_filters,omitempty"`
 	// Freshness lists the last successful ingest of every source type the
 	// KPI depends on; Stale is set when any of them is stale.
 	Freshness []Freshness `json:"freshness"`

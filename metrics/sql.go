@@ -145,6 +145,23 @@ func filterArgs(f Filter, s Scope) []any {
 	}
 }
 
+// dimensions lists the dimensions f filters on.
+func (f Filter) dimensions() []string {
+	var out []string
+	for _, d := range []struct {
+		name string
+		set  bool
+	}{
+		{"team", len(f.Teams) > 0}, {"business_unit", len(f.BusinessUnits) > 0}, {"tier", len(f.Tiers) > 0},
+		{"severity", len(f.Severities) > 0}, {"source", len(f.Sources) > 0}, {"asset", len(f.Assets) > 0},
+	} {
+		if d.set {
+			out = append(out, d.name)
+		}
+	}
+	return out
+}
+
 func (f Filter) validate() error {
 	var p problems
 	for _, t := range f.Tiers {
