@@ -26,7 +26,7 @@ func (e *env) demo(args []string) error {
 	seed := fs.Uint64("seed", demo.DefaultSeed, "seed of the generated organisation")
 	nowFlag := fs.String("now", "", "end of the generated history, RFC 3339 or YYYY-MM-DD (default: now)")
 	dir := fs.String("dir", "", "directory for the generated source files (default: demo/ beside the embedded data directory)")
-	live := fs.Duration("live", 7*24*time.Hour, "window before now whose scans are ingested as report files (older ones are backfilled)")
+	live := fs.Duration("live", 72*time.Hour, "window before now whose scans are ingested as report files (older ones are backfilled)")
 	external := fs.Bool("allow-external", false, "allow loading (and --reset) on a configured, non-embedded ClickHouse")
 	if err := fs.Parse(args); err != nil {
 		return err
