@@ -97,7 +97,26 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Check lists every problem of c (defaults applied), each prefixed with
+// prefix and its key, for the service's configuration check.
+func (c Config) Check(prefix string) []error {
+	_, p := c.withDefaults().check()
+	errs := make([]error, len(p))
+	for i, m := range p {
+		errs[i] = fmt.Errorf("%s.%s", prefix, m)
+	}
+	return errs
+}
+
 func (c Config) validate() (*time.Location, error) {
+	loc, p := c.check()
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return loc, nil
+}
+
+func (c Config) check() (*time.Location, problems) {
 	var p problems
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil {
@@ -138,10 +157,7 @@ func (c Config) validate() (*time.Location, error) {
 	if c.StaleAfter < 0 {
 		p.add("stale_after must be positive")
 	}
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return loc, nil
+	return loc, p
 }
 
 var scanKinds = []string{"sast", "sca", "container", "secret", "iac", "dast"}

@@ -17,6 +17,7 @@ import (
 	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/ingest/inventory"
 	"github.com/secmetrics/secmetrics/ingest/jira"
+	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/queries"
 )
 
@@ -33,6 +34,7 @@ type Config struct {
 	GitHub     GitHubConfig         `yaml:"github"`
 	Jira       jira.Config          `yaml:"jira"`
 	Alerts     AlertsConfig         `yaml:"alerts"`
+	Metrics    metrics.Config       `yaml:"metrics"`
 }
 
 // LogConfig configures logging.
@@ -294,6 +296,7 @@ func (c *Config) check(getenv func(string) string) []string {
 		}
 	}
 	problems = append(problems, c.Alerts.check(getenv)...)
+	add(c.Metrics.Check("metrics"))
 	return problems
 }
 
