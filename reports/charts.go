@@ -30,11 +30,6 @@ type chart struct {
 // grey.
 var palette = opts.Colors{"#1f4e79", "#2a9d8f", "#e9a23b", "#c0504d", "#7f6aa8", "#5b9bd5", "#8c8c8c", "#70ad47"}
 
-// severityColors colour bars by severity.
-var severityColors = map[string]string{
-	"critical": "#8b1e2d", "high": "#d1495b", "medium": "#e9a23b", "low": "#2a9d8f", "info": "#5b9bd5", "unknown": "#8c8c8c", "all": "#1f4e79",
-}
-
 const fontStack = `system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Liberation Sans", "DejaVu Sans", sans-serif`
 
 // echart is what go-echarts' Line and Bar have in common for rendering.
@@ -125,13 +120,10 @@ func lineData(vals []*float64) []opts.LineData {
 	return out
 }
 
-func barData(vals []*float64, colors []string) []opts.BarData {
+func barData(vals []*float64) []opts.BarData {
 	out := make([]opts.BarData, len(vals))
 	for i, v := range vals {
-		out[i] = opts.BarData{Value: v}
-		if colors != nil && colors[i] != "" {
-			out[i].ItemStyle = &opts.ItemStyle{Color: colors[i]}
-		}
+		out[i] = opts.BarData{Value: v} // a nil *float64 is JSON null: no bar
 	}
 	return out
 }
@@ -206,7 +198,7 @@ func (cb *chartBuilder) trendChart(res metrics.Result, size string) chart {
 			if i == 0 {
 				so = append(so, targetLine(unit, first))
 			}
-			c.AddSeries(names[i], barData(series(l), nil), so...)
+			c.AddSeries(names[i], barData(series(l)), so...)
 		}
 		return cb.render(id, d.Title, note, size, c)
 	}
@@ -268,8 +260,8 @@ func (cb *chartBuilder) backlogChart(res metrics.Result) chart {
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(cb.common(id, metrics.Count, false)...)
 	bar.SetXAxis(periods)
-	bar.AddSeries("Opened", barData(get("opened"), nil), charts.WithItemStyleOpts(opts.ItemStyle{Color: "#e9a23b"}))
-	bar.AddSeries("Fixed", barData(get("fixed"), nil), charts.WithItemStyleOpts(opts.ItemStyle{Color: "#2a9d8f"}))
+	bar.AddSeries("Opened", barData(get("opened")), charts.WithItemStyleOpts(opts.ItemStyle{Color: "#e9a23b"}))
+	bar.AddSeries("Fixed", barData(get("fixed")), charts.WithItemStyleOpts(opts.ItemStyle{Color: "#2a9d8f"}))
 	line := charts.NewLine()
 	line.SetXAxis(periods)
 	line.AddSeries("Open at period end", lineData(get("open")), charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 6}),
@@ -300,7 +292,7 @@ func (cb *chartBuilder) sliceBars(res metrics.Result, title, note string, measur
 				}
 			}
 		}
-		c.AddSeries(measureLabel(m), barData(vals, nil), charts.WithBarChartOpts(opts.BarChart{BarGap: "10%"}), targetLine(mm.Unit, t))
+		c.AddSeries(measureLabel(m), barData(vals), charts.WithBarChartOpts(opts.BarChart{BarGap: "10%"}), targetLine(mm.Unit, t))
 	}
 	return cb.render(id, title, note, "md", c)
 }
@@ -333,7 +325,7 @@ func (cb *chartBuilder) groupBars(res metrics.Result, title, note, measure strin
 		if !any {
 			continue
 		}
-		c.AddSeries(lineLabel(measure, s), barData(vals, nil))
+		c.AddSeries(lineLabel(measure, s), barData(vals))
 	}
 	size := "md"
 	if horizontal && len(cats) > 8 {

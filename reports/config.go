@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -206,7 +207,7 @@ func (c Config) Check(prefix string) []error {
 		if _, err := parseSchedule(e.Schedule, loc, time.Now()); err != nil {
 			add(k+".schedule", "%v", err)
 		}
-		if !contains(periodRules, e.Period) {
+		if !slices.Contains(periodRules, e.Period) {
 			add(k+".period", "%q: want one of %s", e.Period, strings.Join(periodRules, ", "))
 		}
 		for j, t := range e.Teams {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -403,7 +404,7 @@ func (r *Reports) pageData(q *qbr, base string) (*pageData, error) {
 	mttr, sla := q.result("vuln_mttr"), q.result("sla_adherence")
 	sevs := presentSlices(mttr, "p50", true)
 	for _, s := range presentSlices(sla, "closed_within_sla", true) {
-		if !contains(sevs, s) {
+		if !slices.Contains(sevs, s) {
 			sevs = append(sevs, s)
 		}
 	}
@@ -592,22 +593,13 @@ func presentSlicesGrouped(res metrics.Result, measure string) []string {
 	var out []string
 	for _, g := range res.Groups {
 		for _, v := range g.Values {
-			if v.Measure == measure && !contains(out, v.Slice) {
+			if v.Measure == measure && !slices.Contains(out, v.Slice) {
 				out = append(out, v.Slice)
 			}
 		}
 	}
 	sortSeverities(out)
 	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 var sevOrder = map[string]int{"all": 0, "critical": 1, "high": 2, "medium": 3, "low": 4, "info": 5, "unknown": 6}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -213,7 +214,7 @@ type delivery struct {
 	done []string
 }
 
-func (d *delivery) reached(dest string) bool { return contains(d.done, dest) }
+func (d *delivery) reached(dest string) bool { return slices.Contains(d.done, dest) }
 
 // execute runs export e for the scheduled instant slot: up to
 // Retry.Attempts attempts when retry is set (waiting Backoff, doubling,
