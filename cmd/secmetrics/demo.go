@@ -11,6 +11,7 @@ import (
 
 	"github.com/secmetrics/secmetrics/api"
 	"github.com/secmetrics/secmetrics/fixtures/demo"
+	"github.com/secmetrics/secmetrics/ingest"
 )
 
 // demoSource is the ingest state entry that records the demo
@@ -65,7 +66,7 @@ func (e *env) demo(args []string) error {
 		fmt.Fprintln(e.stderr, "demo: database reset")
 	}
 	var scans uint64
-	if err := d.db.QueryRow(e.ctx, "SELECT count() FROM scan_runs", nil, &scans); err != nil {
+	if err := demo.Retry(e.ctx, func() error { return d.db.QueryRow(e.ctx, "SELECT count() FROM scan_runs", nil, &scans) }); err != nil {
 		return fmt.Errorf("look for existing data: %w", err)
 	}
 	dataNow := time.Now().UTC()
@@ -87,14 +88,16 @@ func (e *env) demo(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := store.Succeeded(e.ctx, demoSource, demoSource, org.Now, uint64(sum.Reports+sum.Backfill.Scans)); err != nil {
+		if err := demo.Retry(e.ctx, func() error {
+			return store.Succeeded(e.ctx, demoSource, demoSource, org.Now, uint64(sum.Reports+sum.Backfill.Scans))
+		}); err != nil {
 			return err
 		}
 		dataNow = org.Now
 		fmt.Fprintf(e.stderr, "demo: loaded in %.1fs\n", time.Since(start).Seconds())
 	default:
-		st, err := store.State(e.ctx, demoSource)
-		if err != nil {
+		var st ingest.State
+		if err := demo.Retry(e.ctx, func() (err error) { st, err = store.State(e.ctx, demoSource); return err }); err != nil {
 			return err
 		}
 		if !st.Watermark.IsZero() {
