@@ -103,7 +103,7 @@ func sendMail(ctx context.Context, m *Email, subject, body string, a artifact, n
 		return fmt.Errorf("email: %w", err)
 	}
 	defer c.Close()
-	if err := c.Hello("secmetrics"); err != nil {
+	if err := c.Hello(heloName()); err != nil {
 		return fmt.Errorf("email: EHLO: %w", err)
 	}
 	if m.StartTLS == nil || *m.StartTLS {
@@ -153,6 +153,26 @@ func sendMail(ctx context.Context, m *Email, subject, body string, a artifact, n
 	return nil
 }
 
+// heloName is the name the client greets the relay with: the host name
+// when it is fully qualified (strict relays refuse others), else
+// "localhost".
+func heloName() string {
+	if h, err := os.Hostname(); err == nil && strings.Contains(h, ".") {
+		return h
+	}
+	return "localhost"
+}
+
+// headerAddress formats an address for a header, encoding a non-ASCII
+// display name.
+func headerAddress(s string) string {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return s
+	}
+	return a.String()
+}
+
 // parseAddress returns the bare address of "Name <a@b>" for the envelope.
 func parseAddress(s string) (string, error) {
 	a, err := mail.ParseAddress(s)
@@ -172,8 +192,12 @@ func message(m *Email, subject, body string, a artifact, now time.Time) []byte {
 	hdr := func(k, v string) {
 		fmt.Fprintf(&buf, "%s: %s\r\n", k, strings.NewReplacer("\r", " ", "\n", " ").Replace(v))
 	}
-	hdr("From", m.From)
-	hdr("To", strings.Join(m.To, ", "))
+	to := make([]string, len(m.To))
+	for i, a := range m.To {
+		to[i] = headerAddress(a)
+	}
+	hdr("From", headerAddress(m.From))
+	hdr("To", strings.Join(to, ", "))
 	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
 	hdr("Date", now.Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+hex.EncodeToString(rnd)+"@secmetrics>")
