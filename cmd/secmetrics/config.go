@@ -18,6 +18,7 @@ import (
 	"github.com/secmetrics/secmetrics/ingest/inventory"
 	"github.com/secmetrics/secmetrics/ingest/jira"
 	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/reports"
 	"github.com/secmetrics/secmetrics/queries"
 )
 
@@ -35,6 +36,7 @@ type Config struct {
 	Jira       jira.Config          `yaml:"jira"`
 	Alerts     AlertsConfig         `yaml:"alerts"`
 	Metrics    metrics.Config       `yaml:"metrics"`
+	Reports    reports.Config       `yaml:"reports"`
 }
 
 // LogConfig configures logging.
@@ -297,6 +299,11 @@ func (c *Config) check(getenv func(string) string) []string {
 	}
 	problems = append(problems, c.Alerts.check(getenv)...)
 	add(c.Metrics.Check("metrics"))
+	if errs := c.Reports.Check("reports"); len(errs) > 0 {
+		add(errs)
+	} else {
+		add(c.Reports.ResolveSecrets("reports", getenv, os.ReadFile))
+	}
 	return problems
 }
 
