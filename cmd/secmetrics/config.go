@@ -18,8 +18,8 @@ import (
 	"github.com/secmetrics/secmetrics/ingest/inventory"
 	"github.com/secmetrics/secmetrics/ingest/jira"
 	"github.com/secmetrics/secmetrics/metrics"
-	"github.com/secmetrics/secmetrics/reports"
 	"github.com/secmetrics/secmetrics/queries"
+	"github.com/secmetrics/secmetrics/reports"
 )
 
 // Config is the whole service configuration (secmetrics.example.yaml

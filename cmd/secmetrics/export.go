@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"text/tabwriter"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/reports"
@@ -18,7 +15,7 @@ import (
 
 const exportUsage = `usage:
   secmetrics export qbr [--period P] [--team T]... [--format xlsx|csv] -o FILE
-  secmetrics export run [--exports FILE] NAME
+  secmetrics export run NAME
   secmetrics export runs [-n N]`
 
 // export writes reports from the command line (docs/reports.md): the QBR
@@ -39,15 +36,14 @@ func (e *env) export(args []string) error {
 	return fmt.Errorf("unknown export command %q\n%s", args[0], exportUsage)
 }
 
-// reporter opens the database and returns the reports over it. The
-// configuration has no metrics section yet, so the engine runs with the
-// metrics defaults (reporting time zone UTC, calendar quarters).
+// reporter opens the database and returns the reports over it, with the
+// configured metrics (reporting time zone, fiscal year, targets, SLA).
 func (e *env) reporter() (*database, *reports.Reports, error) {
 	d, err := e.open()
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := metrics.New(d.db, metrics.Config{}, e.log)
+	m, err := metrics.New(d.db, e.cfg.Metrics, e.log)
 	if err != nil {
 		d.Close()
 		return nil, nil, err
@@ -124,16 +120,15 @@ func writeAtomic(path string, b []byte) error {
 
 func (e *env) exportRun(args []string) error {
 	fs := newFlags("export run", e.stderr)
-	file := fs.String("exports", "", "the exports configuration (default $SECMETRICS_EXPORTS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return errors.New(exportUsage)
 	}
-	cfg, err := e.exportsConfig(*file)
-	if err != nil {
-		return err
+	cfg := e.cfg.Reports
+	if len(cfg.Exports) == 0 {
+		return errors.New("no reports.exports configured (docs/reports.md)")
 	}
 	d, r, err := e.reporter()
 	if err != nil {
@@ -174,52 +169,6 @@ func (e *env) exportRuns(args []string) error {
 			r.Status, r.Period, r.Duration, r.Size, r.File, r.Error)
 	}
 	return tw.Flush()
-}
-
-// exportsConfig reads the scheduled exports from their own YAML file (the
-// reports configuration: exports, retry), with ${VAR} expansion, unknown
-// keys refused, every problem reported and secrets resolved. The service
-// configuration has no reports section yet; when it has one, this reads
-// it instead.
-func (e *env) exportsConfig(path string) (reports.Config, error) {
-	var cfg reports.Config
-	if path == "" {
-		path = e.getenv("SECMETRICS_EXPORTS")
-	}
-	if path == "" {
-		return cfg, errors.New("no exports configuration: pass --exports FILE or set SECMETRICS_EXPORTS")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, fmt.Errorf("read exports: %w", err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return cfg, fmt.Errorf("exports %s: %w", path, err)
-	}
-	var problems []string
-	if len(root.Content) > 0 {
-		doc := root.Content[0]
-		problems = append(problems, expandEnv(doc, "reports", e.getenv)...)
-		problems = append(problems, unknownKeys(doc, reflect.TypeOf(cfg), "reports")...)
-		var buf bytes.Buffer
-		if err := yaml.NewEncoder(&buf).Encode(doc); err != nil {
-			return cfg, fmt.Errorf("exports %s: %w", path, err)
-		}
-		if err := yaml.Unmarshal(buf.Bytes(), &cfg); err != nil {
-			problems = append(problems, typeErrors(err)...)
-		}
-	}
-	for _, err := range cfg.Check("reports") {
-		problems = append(problems, err.Error())
-	}
-	for _, err := range cfg.ResolveSecrets("reports", e.getenv, os.ReadFile) {
-		problems = append(problems, err.Error())
-	}
-	if len(problems) > 0 {
-		return cfg, fmt.Errorf("%s: %w", path, &configError{problems: problems})
-	}
-	return cfg, nil
 }
 
 func orNone(s string) string {
