@@ -17,6 +17,7 @@ import (
 
 	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/queries/chtest"
 )
 
 func TestHealthAndOpenAPI(t *testing.T) {
@@ -724,3 +725,60 @@ func TestTrustedProxies(t *testing.T) {
 }
 
 var _ = http.StatusOK
+
+// TestKEVAndSLAOptions: a finding whose CVE is in the KEV catalog is
+// flagged and gets the critical SLA; with kev_due_date_cap its due date is
+// capped at the catalog's; with restart_sla_on_reopen a reopen restarts
+// the clock. Both options change the statement (joins), so both forms run.
+func TestKEVAndSLAOptions(t *testing.T) {
+	trivyReport := func(vulns ...string) []byte {
+		var vs []string
+		for _, v := range vulns {
+			vs = append(vs, `{"VulnerabilityID":"`+v+`","PkgName":"openssl","InstalledVersion":"1.0","FixedVersion":"1.1","Severity":"LOW","Title":"t"}`)
+		}
+		return []byte(`{"SchemaVersion":2,"ArtifactName":"repo-a","ArtifactType":"filesystem","Results":[{"Target":"go.sum","Class":"lang-pkgs","Type":"gomod","Vulnerabilities":[` + strings.Join(vs, ",") + `]}]}`)
+	}
+	for _, c := range []struct {
+		name string
+		sla  metrics.SLAPolicy
+		due  time.Time
+	}{
+		// first seen 2026-07-10 09:00; low would be 180 days, KEV gives
+		// critical's 7 days; the cap is the end of the catalog's due date.
+		{"default", metrics.SLAPolicy{}, time.Date(2026, 7, 17, 9, 0, 0, 0, time.UTC)},
+		{"cap", metrics.SLAPolicy{KEVDueDateCap: true}, time.Date(2026, 7, 13, 0, 0, 0, 0, time.UTC)},
+		// reopened 2026-08-20 09:00: 7 days from then
+		{"restart", metrics.SLAPolicy{RestartOnReopen: true}, time.Date(2026, 8, 27, 9, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnvMetrics(t, chtest.New(t), nil, metrics.Config{SLA: c.sla})
+			ctx := context.Background()
+			if err := e.store.SaveKEV(ctx, "test", []ingest.KEVEntry{{CVE: "CVE-2026-0001", DateAdded: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+				DueDate: time.Date(2026, 7, 12, 0, 0, 0, 0, time.UTC)}}); err != nil {
+				t.Fatal(err)
+			}
+			up := e.token("ci", []string{"*"}, Ingest, ReadFindings)
+			post := func(at time.Time, vulns ...string) {
+				want(t, e.do(req{method: "POST", path: "/api/v1/scans?asset=repo-a&time=" + at.Format(time.RFC3339), token: up, body: trivyReport(vulns...)}), 200)
+			}
+			post(t0, "CVE-2026-0001", "CVE-2026-0002")
+			post(t0.Add(20*day), "CVE-2026-0002")
+			post(t0.Add(41*day), "CVE-2026-0001", "CVE-2026-0002", "CVE-2026-0003") // not a duplicate report: reopens 0001
+			if all := e.get("/api/v1/findings", up); all.Code != 200 {
+				t.Fatalf("%d: %s", all.Code, e.lastError())
+			}
+			r := e.get("/api/v1/findings?kev=true", up)
+			var p listPage[Finding]
+			r.json(t, &p)
+			if len(p.Items) != 1 || p.Items[0].CVE != "CVE-2026-0001" || !p.Items[0].KEV || p.Items[0].Due == nil || !p.Items[0].Due.Equal(c.due) {
+				t.Fatalf("kev findings %+v, want due %s", p.Items, c.due)
+			}
+			r = e.get("/api/v1/findings?kev=false&cve=CVE-2026-0002", up)
+			r.json(t, &p)
+			if len(p.Items) != 1 || p.Items[0].KEV || p.Items[0].Severity != "low" {
+				t.Fatalf("non-kev %+v", p.Items)
+			}
+			want(t, e.get("/api/v1/findings/"+p.Items[0].ID, up), 200)
+		})
+	}
+}

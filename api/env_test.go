@@ -78,10 +78,15 @@ func newEnv(t testing.TB, adjust func(*Config)) *env {
 
 func newEnvDB(t testing.TB, db *queries.DB, adjust func(*Config)) *env {
 	t.Helper()
+	return newEnvMetrics(t, db, adjust, metrics.Config{})
+}
+
+func newEnvMetrics(t testing.TB, db *queries.DB, adjust func(*Config), mcfg metrics.Config) *env {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: testNow}
-	eng, err := metrics.New(db, metrics.Config{}, log)
+	eng, err := metrics.New(db, mcfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +198,17 @@ func want(t testing.TB, r resp, code int) {
 	if r.Code != code {
 		t.Fatalf("status %d, want %d: %s", r.Code, code, r.body)
 	}
+}
+
+// lastError returns the last logged internal error, for failure messages.
+func (e *env) lastError() string {
+	lines := strings.Split(e.logs.String(), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], `"level":"ERROR"`) {
+			return lines[i]
+		}
+	}
+	return ""
 }
 
 var skipValidation bool

@@ -253,23 +253,58 @@ func dueSQL() string {
 		Tier: "tier", KEV: "toUInt8(is_kev)", KEVDue: "kev_due"})
 }
 
-// selectFindings runs api/findings.sql.
-func (s *Server) selectFindings(ctx context.Context, p page, where string, args []any) ([]findingRow, error) {
-	sql, err := listSQL("findings.sql", p, where, map[string]string{"Due": dueSQL(), "Assets": queries.SQL("api/assets_now.sql")})
+// findingKey is a finding as the narrow form of api/findings.sql returns
+// it: its id and sort values.
+type findingKey struct {
+	ID           string    `ch:"id"`
+	Asset        string    `ch:"asset"`
+	FirstSeen    time.Time `ch:"first_seen"`
+	LastSeen     time.Time `ch:"last_seen"`
+	FixedAt      time.Time `ch:"fixed_at"`
+	Due          time.Time `ch:"due"`
+	SeverityCode uint8     `ch:"severity_code"`
+	EPSS         float64   `ch:"epss"`
+}
+
+func (k findingKey) key(name string) any {
+	return findingRow{FirstSeen: k.FirstSeen, LastSeen: k.LastSeen, FixedAt: k.FixedAt, Due: k.Due,
+		SeverityCode: k.SeverityCode, Asset: k.Asset, EPSS: k.EPSS}.key(name)
+}
+
+// idsWhere restricts api/findings.sql to the findings of @ids.
+const idsWhere = "AND finding_id IN (SELECT arrayJoin(arrayMap(x -> toUUID(x), CAST(@ids AS Array(String)))))"
+
+// findingSQL renders api/findings.sql: wide with every column, otherwise
+// only what finding a page needs.
+func (s *Server) findingSQL(p page, wide bool, where string) (string, error) {
+	sla := s.b.Metrics.Config().SLA
+	return listSQL("findings.sql", p, where, map[string]any{"Due": dueSQL(), "Assets": queries.SQL("api/assets_now.sql"),
+		"Wide": wide, "KEVCap": sla.KEVDueDateCap, "Restart": sla.RestartOnReopen})
+}
+
+// selectFindings returns the findings of ids, every column, in p's order.
+func (s *Server) selectFindings(ctx context.Context, p page, ids []string, args []any) ([]findingRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	p.after, p.limit = false, len(ids)-1 // LIMIT is limit+1
+	sql, err := s.findingSQL(p, true, idsWhere)
 	if err != nil {
 		return nil, err
 	}
 	var rows []findingRow
 	start := time.Now()
-	err = s.db.Select(ctx, &rows, sql, append(args, p.args()...)...)
-	s.observe("findings", time.Since(start))
+	err = s.db.Select(ctx, &rows, sql, append(append(args, clickhouse.Named("ids", ids)), p.args()...)...)
+	s.observe("findings_rows", time.Since(start))
 	if err != nil {
 		return nil, fmt.Errorf("findings: %w", err)
 	}
 	return rows, nil
 }
 
-// listFindings answers GET /api/v1/findings.
+// listFindings answers GET /api/v1/findings in two steps: the page's
+// finding ids and sort values from the narrow statement, then every column
+// of those findings only.
 func (s *Server) listFindings(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
 	defer cancel()
@@ -287,16 +322,33 @@ func (s *Server) listFindings(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	rows, err := s.selectFindings(ctx, p, "", args)
+	sql, err := s.findingSQL(p, false, "")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	var keys []findingKey
+	start := time.Now()
+	err = s.db.Select(ctx, &keys, sql, append(append(args, clickhouse.Named("ids", []string{})), p.args()...)...)
+	s.observe("findings_page", time.Since(start))
+	if err != nil {
+		s.fail(c, fmt.Errorf("findings page: %w", err))
+		return
+	}
 	next := ""
-	if len(rows) > p.limit {
-		rows = rows[:p.limit]
-		last := rows[len(rows)-1]
+	if len(keys) > p.limit {
+		keys = keys[:p.limit]
+		last := keys[len(keys)-1]
 		next = s.next(p, last.key(p.key), last.ID)
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	rows, err := s.selectFindings(ctx, p, ids, args)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	if p.csv {
 		out := make([][]string, len(rows))
@@ -367,9 +419,8 @@ func (s *Server) findingByID(ctx context.Context, p principal, raw string) (Find
 	if err != nil || len(raw) != 36 {
 		return Finding{}, uuid.Nil, errParam("id", "not a finding id (a UUID)")
 	}
-	pg := page{spec: findingList, key: "first_seen", limit: 1}
-	args := append(s.findingBase(p, clickhouse.Named("id", id.String())), emptyFindingFilters...)
-	rows, err := s.selectFindings(ctx, pg, "AND finding_id = toUUID(@id)", args)
+	pg := page{spec: findingList, key: "first_seen"}
+	rows, err := s.selectFindings(ctx, pg, []string{id.String()}, append(s.findingBase(p), emptyFindingFilters...))
 	if err != nil {
 		return Finding{}, id, err
 	}

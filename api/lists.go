@@ -36,7 +36,7 @@ func runList[R any, T any](s *Server, c *gin.Context, spec listSpec, stmt string
 		return
 	}
 	a = append(a, clickhouse.Named("now", s.now().UTC().Truncate(time.Second)), clickhouse.Named("scope", principalOf(c).scopeTeams()))
-	sql, err := listSQL(stmt, p, "", map[string]string{"Assets": queries.SQL("api/assets_now.sql")})
+	sql, err := listSQL(stmt, p, "", map[string]any{"Assets": queries.SQL("api/assets_now.sql")})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -504,7 +504,7 @@ func (s *Server) sources(c *gin.Context) {
 			out.Connectors = append(out.Connectors, cn)
 		}
 	}
-	sql, err := renderSQL("scanners.sql", map[string]string{"Assets": queries.SQL("api/assets_now.sql")})
+	sql, err := renderSQL("scanners.sql", map[string]any{"Assets": queries.SQL("api/assets_now.sql")})
 	if err != nil {
 		s.fail(c, err)
 		return

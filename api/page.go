@@ -257,8 +257,8 @@ func (p page) args() []any {
 
 // listSQL renders a list statement of queries/api with the page's order
 // and keyset condition and a fixed extra condition (a Go constant).
-func listSQL(name string, p page, extra string, more map[string]string) (string, error) {
-	d := map[string]string{"Order": p.order(), "After": p.afterSQL(), "Where": extra}
+func listSQL(name string, p page, extra string, more map[string]any) (string, error) {
+	d := map[string]any{"Order": p.order(), "After": p.afterSQL(), "Where": extra}
 	for k, v := range more {
 		d[k] = v
 	}
@@ -268,7 +268,7 @@ func listSQL(name string, p page, extra string, more map[string]string) (string,
 // renderSQL renders the statement api/<name> with template fields d, which
 // hold only Go constants and allowlisted expressions; values are bound
 // parameters.
-func renderSQL(name string, d map[string]string) (string, error) {
+func renderSQL(name string, d map[string]any) (string, error) {
 	t, err := template.New(name).Option("missingkey=error").Parse(queries.SQL("api/" + name))
 	if err != nil {
 		return "", fmt.Errorf("parse api/%s: %w", name, err)

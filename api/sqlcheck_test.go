@@ -14,7 +14,9 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/queries"
+	"github.com/secmetrics/secmetrics/queries/chtest"
 )
 
 var chdbCheck = flag.Bool("chdb", false, "also run every API statement the tests send on current ClickHouse with ../shared/tools/chdb-check")
@@ -122,6 +124,14 @@ func TestSQLRunsEverywhere(t *testing.T) {
 			}
 		}
 	}
+	// The SLA options that add joins to the findings statement.
+	e2 := newEnvMetrics(t, chtest.New(t), nil, metrics.Config{SLA: metrics.SLAPolicy{KEVDueDateCap: true, RestartOnReopen: true}})
+	f2 := loadFixture(t, e2)
+	e2.srv.db = &recorder{db: e2.db}
+	tok2 := e2.token("all", []string{"*"}, ReadFindings)
+	want(t, e2.get("/api/v1/findings?kev=false&overdue=true&sort=due", tok2), 200)
+	want(t, e2.get("/api/v1/findings/"+f2.ids["a1"], tok2), 200)
+	rec.sqls = append(rec.sqls, e2.srv.db.(*recorder).sqls...)
 	ctx := context.Background()
 	var n []struct {
 		Asset string `ch:"asset"`
