@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -108,8 +109,37 @@ func StartServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) (*Serv
 		return nil, err
 	}
 	go s.supervise()
+	if err := os.WriteFile(filepath.Join(dir, addrFile), []byte(s.Addr()), 0o640); err != nil {
+		s.kill()
+		return nil, fmt.Errorf("embedded clickhouse: %w", err)
+	}
 	log.Info("embedded clickhouse started", "addr", s.Addr(), "data_dir", dir)
 	return s, nil
+}
+
+// addrFile, in the data folder, holds the address of the embedded server
+// while it runs, so that other secmetrics commands use it instead of
+// starting a second server on the same data (which its lock forbids).
+const addrFile = "server.addr"
+
+// Running returns the address of an embedded server already serving
+// dataDir (started by another secmetrics process), if one answers.
+func Running(dataDir string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(dataDir, addrFile))
+	if err != nil {
+		return "", false
+	}
+	addr := strings.TrimSpace(string(b))
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host != "127.0.0.1" {
+		return "", false
+	}
+	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
+	if err != nil {
+		return "", false
+	}
+	c.Close()
+	return addr, true
 }
 
 // Addr returns host:port of the server's native protocol.
@@ -230,6 +260,7 @@ func (s *Server) Stop() error {
 	s.stopping = true
 	cmd := s.cmd
 	s.mu.Unlock()
+	_ = os.Remove(filepath.Join(s.cfg.DataDir, addrFile))
 	if cmd != nil && cmd.Process != nil {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 	}

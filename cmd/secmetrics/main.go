@@ -164,6 +164,11 @@ func (e *env) open() (*database, error) {
 	d := &database{}
 	cfg := e.cfg.ClickHouse
 	if len(cfg.Addr) == 0 {
+		if addr, ok := queries.Running(e.cfg.Embedded.DataDir); ok {
+			cfg.Addr = []string{addr} // "serve" already runs the embedded server
+		}
+	}
+	if len(cfg.Addr) == 0 {
 		srv, err := queries.StartServer(e.ctx, e.cfg.Embedded, e.log)
 		if err != nil {
 			return nil, err

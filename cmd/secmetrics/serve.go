@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/secmetrics/secmetrics/api"
+	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/reports"
 )
 
 func (e *env) serve(args []string) error {
@@ -38,14 +40,34 @@ func (e *env) serveDB(d *database, listening chan<- string) error {
 		}
 		return nil
 	}
-	srv, err := api.New(e.cfg.Server, e.log, ready)
+	engine, err := metrics.New(d.db, e.cfg.Metrics, e.log)
+	if err != nil {
+		return err
+	}
+	rep := reports.New(engine, reports.Options{Version: version, Log: e.log})
+	store := e.store(d)
+	srv, err := api.New(e.cfg.Server, e.log, ready, api.WithBackend(api.Backend{
+		DB: d.db, Metrics: engine, Store: store, Reports: rep,
+	}))
+	if err != nil {
+		return err
+	}
+	sched, err := reports.NewScheduler(e.cfg.Reports, rep, d.db, reports.SchedulerOptions{Log: e.log})
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	waitPollers, err := e.startPollers(ctx, e.store(d))
+	defer cancel()
+	if err := sched.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err := sched.Shutdown(); err != nil {
+			e.log.Error("export scheduler shutdown", "err", err)
+		}
+	}()
+	waitPollers, err := e.startPollers(ctx, store)
 	if err != nil {
-		cancel()
 		return err
 	}
 	defer func() {

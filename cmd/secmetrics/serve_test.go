@@ -103,6 +103,15 @@ func TestServeEmbeddedLifecycle(t *testing.T) {
 		t.Fatalf("healthz = %d", got)
 	}
 
+	// Another command while serve runs uses the same embedded server
+	// instead of starting a second one on the same data.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-config", cfgPath, "migrate"}, &out, &out, func(string) string { return "" }); err != nil {
+		t.Fatalf("migrate while serving: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "schema up to date") {
+		t.Fatalf("migrate while serving printed %q", out.String())
+	}
 	pids := childPIDs(t, dir+"/ch")
 	if len(pids) != 1 {
 		t.Fatalf("want one clickhouse child, have %v", pids)
