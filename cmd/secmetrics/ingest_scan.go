@@ -60,7 +60,7 @@ func (e *env) ingestScan(args []string) error {
 		sum, err := e.scanFile(store, in, name, *format)
 		if err != nil {
 			// Each file is applied whole or not at all: report and go on.
-			fmt.Fprintf(e.stderr, "%s: rejected: %v\n", name, err)
+			fmt.Fprintf(e.stderr, "%s: rejected: %s\n", name, strings.TrimPrefix(err.Error(), name+": "))
 			failed++
 			continue
 		}
