@@ -1,7 +1,11 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -145,5 +149,41 @@ func TestTokenFlags(t *testing.T) {
 	}
 	if _, err := ParseTeams(" , "); err == nil {
 		t.Error("empty teams accepted")
+	}
+}
+
+func TestRespCacheSingleFlight(t *testing.T) {
+	rc := newRespCache(10)
+	var calls atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := rc.do(context.Background(), "k", time.Minute, func() ([]byte, error) {
+				calls.Add(1)
+				<-release
+				return []byte("x"), nil
+			})
+			if err != nil || string(b) != "x" {
+				t.Errorf("%q %v", b, err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if calls.Load() != 1 {
+		t.Fatalf("%d computations, want 1", calls.Load())
+	}
+	if b, _ := rc.do(context.Background(), "k", time.Minute, func() ([]byte, error) { return nil, errors.New("not cached") }); string(b) != "x" {
+		t.Fatal("not served from the cache")
+	}
+	if _, err := rc.do(context.Background(), "e", time.Minute, func() ([]byte, error) { return nil, errors.New("boom") }); err == nil {
+		t.Fatal("error lost")
+	}
+	if b, err := rc.do(context.Background(), "e", time.Minute, func() ([]byte, error) { return []byte("ok"), nil }); err != nil || string(b) != "ok" {
+		t.Fatal("a failure was cached")
 	}
 }

@@ -195,23 +195,19 @@ func (s *Server) cached(c *gin.Context, kind string, q any, compute func(context
 			s.fail(c, err)
 			return
 		}
-		body = s.cache.get(string(key)+"|"+ver, time.Now())
+		// Identical questions asked at once are computed once, to the end
+		// even if the client that started it goes away (others wait).
+		body, err = s.cache.do(ctx, string(key)+"|"+ver, s.cfg.KPICacheTTL, func() ([]byte, error) {
+			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
+			defer ccancel()
+			return s.compute(cctx, kind, compute)
+		})
+	} else {
+		body, err = s.compute(ctx, kind, compute)
 	}
-	if body == nil {
-		start := time.Now()
-		v, err := compute(ctx)
-		s.observe(kind, time.Since(start))
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		if body, err = json.Marshal(v); err != nil {
-			s.fail(c, err)
-			return
-		}
-		if s.cfg.KPICacheTTL > 0 {
-			s.cache.put(string(key)+"|"+ver, body, time.Now().Add(s.cfg.KPICacheTTL))
-		}
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	sum := sha256.Sum256(body)
 	etag := `W/"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
@@ -223,6 +219,17 @@ func (s *Server) cached(c *gin.Context, kind string, q any, compute func(context
 		return
 	}
 	c.Data(http.StatusOK, "application/json", body)
+}
+
+// compute runs one computation and encodes its answer.
+func (s *Server) compute(ctx context.Context, kind string, compute func(context.Context) (any, error)) ([]byte, error) {
+	start := time.Now()
+	v, err := compute(ctx)
+	s.observe(kind, time.Since(start))
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 // etagMatch is the weak comparison of If-None-Match.
@@ -251,11 +258,13 @@ func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 }
 
 // respCache keeps computed answers by key until they expire, at most max
-// entries.
+// entries, and computes an answer asked for by several requests at once
+// only once.
 type respCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]cacheEntry
+	mu       sync.Mutex
+	max      int
+	m        map[string]cacheEntry
+	inflight map[string]*flight
 }
 
 type cacheEntry struct {
@@ -263,21 +272,52 @@ type cacheEntry struct {
 	exp  time.Time
 }
 
-func newRespCache(max int) *respCache { return &respCache{max: max, m: map[string]cacheEntry{}} }
-
-func (rc *respCache) get(key string, now time.Time) []byte {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	e, ok := rc.m[key]
-	if !ok || now.After(e.exp) {
-		return nil
-	}
-	return e.body
+// flight is a computation in progress; done is closed when body and err
+// are set.
+type flight struct {
+	done chan struct{}
+	body []byte
+	err  error
 }
 
-func (rc *respCache) put(key string, body []byte, exp time.Time) {
+func newRespCache(max int) *respCache {
+	return &respCache{max: max, m: map[string]cacheEntry{}, inflight: map[string]*flight{}}
+}
+
+// do returns the cached answer for key, or waits for the computation in
+// progress for key, or runs fn and caches its answer for ttl. A waiter
+// whose ctx ends stops waiting; a failed computation is not cached.
+func (rc *respCache) do(ctx context.Context, key string, ttl time.Duration, fn func() ([]byte, error)) ([]byte, error) {
 	rc.mu.Lock()
-	defer rc.mu.Unlock()
+	if e, ok := rc.m[key]; ok && time.Now().Before(e.exp) {
+		rc.mu.Unlock()
+		return e.body, nil
+	}
+	if f, ok := rc.inflight[key]; ok {
+		rc.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.body, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	rc.inflight[key] = f
+	rc.mu.Unlock()
+	f.body, f.err = fn()
+	rc.mu.Lock()
+	delete(rc.inflight, key)
+	if f.err == nil {
+		rc.put(key, f.body, time.Now().Add(ttl))
+	}
+	rc.mu.Unlock()
+	close(f.done)
+	return f.body, f.err
+}
+
+// put stores an answer; callers hold mu.
+func (rc *respCache) put(key string, body []byte, exp time.Time) {
 	if rc.max <= 0 {
 		return
 	}

@@ -40,7 +40,7 @@ func TestLoad(t *testing.T) {
 	n := envInt("SECMETRICS_LOAD_FINDINGS", 1_000_000)
 	secs := envInt("SECMETRICS_LOAD_SECONDS", 60)
 	clients := envInt("SECMETRICS_LOAD_CLIENTS", 32)
-	db := chtest.New(t)
+	db, _ := chtest.NewWithConfig(t, func(c *queries.Config) { c.MaxOpenConns = clients + 8; c.QueryTimeout = 10 * time.Minute })
 	start := time.Now()
 	gen := generate(t, db, n)
 	t.Logf("data: %d findings, %d events, %d assets, %d teams, generated in %s", n, gen.events, gen.assets, gen.teams, time.Since(start).Round(time.Second))
@@ -57,7 +57,8 @@ func TestLoad(t *testing.T) {
 		}
 		now := time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC)
 		eng.Now = func() time.Time { return now }
-		srv, err := New(cfg, slog.New(slog.DiscardHandler), nil, WithClock(func() time.Time { return now }),
+		logs := &syncBuffer{}
+		srv, err := New(cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), nil, WithClock(func() time.Time { return now }),
 			WithBackend(Backend{DB: db, Metrics: eng, Store: ingest.NewStore(db, nil)}))
 		if err != nil {
 			t.Fatal(err)
@@ -133,7 +134,7 @@ func TestLoad(t *testing.T) {
 			name, clients, el.Round(time.Second), len(lat), float64(len(lat))/el.Seconds(), pct(0.5).Round(time.Millisecond),
 			pct(0.99).Round(time.Millisecond), pct(1).Round(time.Millisecond), statuses, float64(bytes)/1e6)
 		if statuses[200] != len(lat) {
-			t.Errorf("%s: not every request succeeded: %v", name, statuses)
+			t.Errorf("%s: not every request succeeded: %v\n%.2000s", name, statuses, logs.String())
 		}
 	}
 	periods := []string{"2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4"}

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/gin-gonic/gin"
 
 	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/queries"
 )
 
 // Code is a stable, machine-readable problem code. Each code has one HTTP
@@ -118,6 +120,15 @@ var errNotFound = &Error{Code: CodeNotFound, Detail: "no such item"}
 // names.
 var metricsParams = map[string]string{"kpi": "id", "filter": "filter"}
 
+// ClickHouse error codes that mean "busy" or "too slow", not "broken".
+const (
+	chTimeout        = 159
+	chTooManyQueries = 202
+	chMemoryLimit    = 241
+)
+
+const busyDetail = "the server is busy; retry after the number of seconds in Retry-After"
+
 // problemFor maps an error to the problem shown to the client and reports
 // whether it is internal (to be logged with its cause).
 func problemFor(err error) (Problem, bool) {
@@ -150,8 +161,10 @@ func problemFor(err error) (Problem, bool) {
 		return newProblem(CodeTooLarge, "body", "the request body exceeds "+itoa(mbe.Limit)+" bytes"), false
 	case errors.Is(err, ingest.ErrNotFound):
 		return newProblem(CodeNotFound, "", errNotFound.Detail), false
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), queries.IsCode(err, chTimeout):
 		return newProblem(CodeTimeout, "", "the request took too long; narrow the period or filters"), true
+	case errors.Is(err, clickhouse.ErrAcquireConnTimeout), queries.IsCode(err, chTooManyQueries), queries.IsCode(err, chMemoryLimit):
+		return newProblem(CodeUnavailable, "", busyDetail), true
 	}
 	return newProblem(CodeInternal, "", ""), true
 }
@@ -172,6 +185,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 	p, internal := problemFor(err)
 	if internal {
 		s.log.Error("request failed", "route", c.FullPath(), "request_id", requestID(c), "err", err)
+	}
+	if p.Detail == busyDetail {
+		c.Header("Retry-After", "2")
 	}
 	s.problem(c, p)
 }

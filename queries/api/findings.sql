@@ -20,8 +20,14 @@
 -- The team scope (@scope, empty = every team) and every filter apply here,
 -- before the page is cut; a finding outside the scope is never returned,
 -- by id either. Assets of teams outside the scope and team filter are
--- skipped before aggregating (an optimization; the exact test is the
--- outer WHERE).
+-- skipped early (an optimization; the exact test is the outer WHERE).
+-- The latest version of each finding is read with FINAL (the table is a
+-- ReplacingMergeTree on version, sorted by asset, scanner, finding_id): it
+-- is the row the store wrote last, which carries the finding's earliest
+-- first_seen (a late report writes the earlier time into a new version).
+-- The conditions under FINAL are on identity columns only (asset, scanner,
+-- kind, finding_id: the same in every version), so they select the same
+-- findings whether they are applied before or after the merge.
 -- Window: current state at @now. Units: times in UTC, epss 0–1.
 -- Parameters: now DateTime, scope, f_teams, f_bus, f_assets, f_sources,
 -- f_kinds, f_sevs, f_states, f_statuses, f_cves, f_rules Array(String),
@@ -84,31 +90,15 @@ FROM
                     SELECT
                         finding_id, asset, scanner,
                         toString(kind) AS kind_name,
-                        argMax(severity, version) AS sev,
-                        toString(argMax(state, version)) AS state_name,
-                        toString(argMax(status, version)) AS stored_status,
-                        argMax(status_until, version) AS status_until,
-                        min(first_seen) AS first_seen,
-                        max(last_seen) AS last_seen,
-                        argMax(fixed_at, version) AS fixed_at,
-                        argMax(epss, version) AS epss,
-                        argMax(kev, version) AS report_kev,
-                        argMax(rule_id, version) AS rule_id,
-                        argMax(cve, version) AS cve,
-                        argMax(aliases, version) AS aliases{{if .Wide}},
-                        argMax(title, version) AS title,
-                        argMax(original_severity, version) AS original_severity,
-                        argMax(package, version) AS package,
-                        argMax(installed_version, version) AS installed_version,
-                        argMax(fixed_version, version) AS fixed_version,
-                        argMax(file, version) AS file,
-                        argMax(line, version) AS line,
-                        argMax(branches, version) AS branches,
-                        argMax(url, version) AS url,
-                        argMax(status_reason, version) AS status_reason,
-                        argMax(status_actor, version) AS status_actor,
-                        argMax(has_epss, version) AS has_epss{{end}}
-                    FROM findings
+                        severity AS sev,
+                        toString(state) AS state_name,
+                        toString(status) AS stored_status,
+                        status_until, first_seen, last_seen, fixed_at, epss,
+                        kev AS report_kev,
+                        rule_id, cve, aliases{{if .Wide}},
+                        title, original_severity, package, installed_version, fixed_version, file, line, branches, url,
+                        status_reason, status_actor, has_epss{{end}}
+                    FROM findings FINAL
                     WHERE (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
                       AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
                       AND (empty(CAST(@f_kinds AS Array(String))) OR has(CAST(@f_kinds AS Array(String)), toString(kind)))
@@ -117,7 +107,6 @@ FROM
                       AND (empty(CAST(@f_teams AS Array(String))) OR has(CAST(@f_teams AS Array(String)), 'unowned')
                            OR asset IN (SELECT asset FROM ({{.Assets}}) WHERE has(CAST(@f_teams AS Array(String)), ai_team)))
                       {{.Where}}
-                    GROUP BY finding_id, asset, scanner, kind
                 ) AS f
                 ANY LEFT JOIN ({{.Assets}}) AS a USING asset
             ) AS fa
