@@ -27,7 +27,9 @@ func TestConfigCheck(t *testing.T) {
 	c.SessionTTL = 48 * time.Hour
 	c.SessionKeyEnv, c.SessionKeyFile = "K", "/run/k"
 	c.SessionKey = []byte("short")
-	c.KPICacheTTL = -time.Second
+	c.CacheTTL = -time.Second
+	c.CacheBytes = -1
+	c.MaxConcurrentQueries = 0
 	c.PageSize = 0
 	c.MaxPageSize = 20000
 	c.AuditBatch = 0
@@ -50,7 +52,9 @@ func TestConfigCheck(t *testing.T) {
 		"server.session_ttl: at most 24h",
 		"server.session_key_env: set session_key_env or session_key_file, not both",
 		"server.session_key_env: the session key must be at least 32 bytes",
-		"server.kpi_cache_ttl: must not be negative",
+		"server.cache_ttl: must not be negative",
+		"server.cache_bytes: must not be negative",
+		"server.max_concurrent_queries: must be at least 1",
 		"server.page_size: must be at least 1",
 		"server.max_page_size: must be between page_size and 10000",
 		"server.audit_batch: must be at least 1",
@@ -153,7 +157,7 @@ func TestTokenFlags(t *testing.T) {
 }
 
 func TestRespCacheSingleFlight(t *testing.T) {
-	rc := newRespCache(10)
+	rc := newRespCache(1 << 20)
 	var calls atomic.Int32
 	release := make(chan struct{})
 	var wg sync.WaitGroup

@@ -782,3 +782,54 @@ func TestKEVAndSLAOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPIParameters: the query parameters each operation documents are
+// exactly the ones its handler accepts.
+func TestOpenAPIParameters(t *testing.T) {
+	specOnce.Do(loadSpec)
+	if specErr != nil {
+		t.Fatal(specErr)
+	}
+	code := map[string][]string{
+		"GET /api/v1/kpis":            nil,
+		"GET /api/v1/kpis/{id}":       kpiParams,
+		"GET /api/v1/scorecard":       scorecardParams,
+		"GET /api/v1/sources":         nil,
+		"GET /api/v1/findings":        findingParams,
+		"GET /api/v1/findings/{id}":   nil,
+		"PATCH /api/v1/findings/{id}": nil,
+		"GET /api/v1/alerts":          append(slices.Clone(alertParams), pageParams...),
+		"POST /api/v1/alerts":         nil,
+		"GET /api/v1/tickets":         append(slices.Clone(ticketParams), pageParams...),
+		"GET /api/v1/assets":          append(slices.Clone(assetParams), pageParams...),
+		"GET /api/v1/audit":           append(slices.Clone(auditParams), pageParams...),
+		"POST /api/v1/scans":          scanParams,
+		"GET /reports/{page}":         append([]string{"period", "from", "to"}, filterNames...),
+		"GET /exports/{file}":         append([]string{"period", "from", "to"}, filterNames...),
+	}
+	comps := specDoc["components"].(map[string]any)["parameters"].(map[string]any)
+	for _, o := range specOps {
+		k := o.method + " " + o.path
+		wantParams, ok := code[k]
+		if !ok {
+			continue
+		}
+		var got []string
+		params, _ := o.op["parameters"].([]any)
+		for _, p := range params {
+			pm := p.(map[string]any)
+			if ref, ok := pm["$ref"].(string); ok {
+				pm = comps[strings.TrimPrefix(ref, "#/components/parameters/")].(map[string]any)
+			}
+			if pm["in"] == "query" {
+				got = append(got, pm["name"].(string))
+			}
+		}
+		slices.Sort(got)
+		w := slices.Clone(wantParams)
+		slices.Sort(w)
+		if !slices.Equal(got, slices.Compact(w)) {
+			t.Errorf("%s: openapi.json documents %v, the handler accepts %v", k, got, w)
+		}
+	}
+}

@@ -327,30 +327,33 @@ func (s *Server) listFindings(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var keys []findingKey
-	start := time.Now()
-	err = s.db.Select(ctx, &keys, sql, append(append(args, clickhouse.Named("ids", []string{})), p.args()...)...)
-	s.observe("findings_page", time.Since(start))
-	if err != nil {
-		s.fail(c, fmt.Errorf("findings page: %w", err))
-		return
-	}
-	next := ""
-	if len(keys) > p.limit {
-		keys = keys[:p.limit]
-		last := keys[len(keys)-1]
-		next = s.next(p, last.key(p.key), last.ID)
-	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	rows, err := s.selectFindings(ctx, p, ids, args)
-	if err != nil {
-		s.fail(c, err)
-		return
+	page := func(ctx context.Context) ([]findingRow, string, error) {
+		var keys []findingKey
+		start := time.Now()
+		err := s.db.Select(ctx, &keys, sql, append(append(args, clickhouse.Named("ids", []string{})), p.args()...)...)
+		s.observe("findings_page", time.Since(start))
+		if err != nil {
+			return nil, "", fmt.Errorf("findings page: %w", err)
+		}
+		next := ""
+		if len(keys) > p.limit {
+			keys = keys[:p.limit]
+			last := keys[len(keys)-1]
+			next = s.next(p, last.key(p.key), last.ID)
+		}
+		ids := make([]string, len(keys))
+		for i, k := range keys {
+			ids[i] = k.ID
+		}
+		rows, err := s.selectFindings(ctx, p, ids, args)
+		return rows, next, err
 	}
 	if p.csv {
+		rows, next, err := page(ctx)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
 		out := make([][]string, len(rows))
 		for i, r := range rows {
 			out[i] = findingCSV(r.finding())
@@ -358,11 +361,22 @@ func (s *Server) listFindings(c *gin.Context) {
 		s.writeCSV(c, "findings", findingCSVHeader, out, next)
 		return
 	}
-	items := make([]Finding, len(rows))
-	for i, r := range rows {
-		items[i] = r.finding()
+	body, err := s.cachedList(ctx, c, func(ctx context.Context) ([]byte, error) {
+		rows, next, err := page(ctx)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]Finding, len(rows))
+		for i, r := range rows {
+			items[i] = r.finding()
+		}
+		return json.Marshal(listPage[Finding]{Items: items, NextCursor: next})
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
-	s.writeJSON(c, http.StatusOK, listPage[Finding]{Items: items, NextCursor: next})
+	c.Data(http.StatusOK, "application/json", body)
 }
 
 // listPage is one page of a list.

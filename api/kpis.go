@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -174,7 +175,7 @@ func normalize(r *metrics.Result) {
 
 // cached answers a KPI computation with an ETag, from the response cache
 // when the same question (kind and query, which holds the caller's scope)
-// was answered for the same data version within KPICacheTTL. The ETag is
+// was answered for the same data version within CacheTTL. The ETag is
 // the hash of the body: the same data and parameters give the same tag,
 // and any ingest that changes the answer changes it.
 func (s *Server) cached(c *gin.Context, kind string, q any, compute func(context.Context) (any, error)) {
@@ -190,14 +191,14 @@ func (s *Server) cached(c *gin.Context, kind string, q any, compute func(context
 	}
 	var body []byte
 	var ver string
-	if s.cfg.KPICacheTTL > 0 {
+	if s.cfg.CacheTTL > 0 {
 		if ver, err = s.version.get(ctx); err != nil {
 			s.fail(c, err)
 			return
 		}
 		// Identical questions asked at once are computed once, to the end
 		// even if the client that started it goes away (others wait).
-		body, err = s.cache.do(ctx, string(key)+"|"+ver, s.cfg.KPICacheTTL, func() ([]byte, error) {
+		body, err = s.cache.do(ctx, string(key)+"|"+ver+"|"+minute(s.now()), s.cfg.CacheTTL, func() ([]byte, error) {
 			cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
 			defer ccancel()
 			return s.compute(cctx, kind, compute)
@@ -221,8 +222,38 @@ func (s *Server) cached(c *gin.Context, kind string, q any, compute func(context
 	c.Data(http.StatusOK, "application/json", body)
 }
 
-// compute runs one computation and encodes its answer.
+// minute names the minute of t: answers that depend on the clock (overdue,
+// expired, stale) are cached per minute at most.
+func minute(t time.Time) string { return strconv.FormatInt(t.Unix()/60, 10) }
+
+// cachedList answers a list page from the cache when the same token asked
+// the same question (route and parameters, cursor included) of the same
+// data in the same minute; otherwise compute builds it (with a context of
+// its own, so that requests waiting for it are not cut short by the
+// first client leaving).
+func (s *Server) cachedList(ctx context.Context, c *gin.Context, compute func(context.Context) ([]byte, error)) ([]byte, error) {
+	if s.cfg.CacheTTL <= 0 {
+		return compute(ctx)
+	}
+	ver, err := s.version.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := "list|" + c.FullPath() + "|" + c.Request.URL.Query().Encode() + "|" + principalOf(c).TokenID + "|" + ver + "|" + minute(s.now())
+	return s.cache.do(ctx, key, s.cfg.CacheTTL, func() ([]byte, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
+		defer cancel()
+		return compute(cctx)
+	})
+}
+
+// compute runs one computation (holding a query slot) and encodes its
+// answer.
 func (s *Server) compute(ctx context.Context, kind string, compute func(context.Context) (any, error)) ([]byte, error) {
+	if err := acquire(ctx, s.slots); err != nil {
+		return nil, err
+	}
+	defer func() { <-s.slots }()
 	start := time.Now()
 	v, err := compute(ctx)
 	s.observe(kind, time.Since(start))
@@ -257,12 +288,13 @@ func (s *Server) writeJSON(c *gin.Context, status int, v any) {
 	c.Data(status, "application/json", b)
 }
 
-// respCache keeps computed answers by key until they expire, at most max
-// entries, and computes an answer asked for by several requests at once
+// respCache keeps computed answers by key until they expire, within max
+// bytes, and computes an answer asked for by several requests at once
 // only once.
 type respCache struct {
 	mu       sync.Mutex
-	max      int
+	max      int64
+	size     int64
 	m        map[string]cacheEntry
 	inflight map[string]*flight
 }
@@ -280,7 +312,7 @@ type flight struct {
 	err  error
 }
 
-func newRespCache(max int) *respCache {
+func newRespCache(max int64) *respCache {
 	return &respCache{max: max, m: map[string]cacheEntry{}, inflight: map[string]*flight{}}
 }
 
@@ -316,26 +348,35 @@ func (rc *respCache) do(ctx context.Context, key string, ttl time.Duration, fn f
 	return f.body, f.err
 }
 
-// put stores an answer; callers hold mu.
+// put stores an answer, evicting expired ones, then any, to stay within
+// max bytes; an answer over an eighth of max is not kept. Callers hold mu.
 func (rc *respCache) put(key string, body []byte, exp time.Time) {
-	if rc.max <= 0 {
+	n := int64(len(body) + len(key))
+	if n > rc.max/8 {
 		return
 	}
-	if len(rc.m) >= rc.max {
+	if old, ok := rc.m[key]; ok {
+		rc.size -= int64(len(old.body) + len(key))
+		delete(rc.m, key)
+	}
+	if rc.size+n > rc.max {
 		now := time.Now()
 		for k, e := range rc.m {
 			if now.After(e.exp) {
+				rc.size -= int64(len(e.body) + len(k))
 				delete(rc.m, k)
 			}
 		}
-		for k := range rc.m { // still full: drop any one
-			if len(rc.m) < rc.max {
+		for k, e := range rc.m {
+			if rc.size+n <= rc.max {
 				break
 			}
+			rc.size -= int64(len(e.body) + len(k))
 			delete(rc.m, k)
 		}
 	}
 	rc.m[key] = cacheEntry{body: body, exp: exp}
+	rc.size += n
 }
 
 // dataVersion identifies the state of the data KPIs read: the highest

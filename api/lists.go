@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,6 +13,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/secmetrics/secmetrics/queries"
+)
+
+// The query parameters of the lists besides the paging ones (pageParams).
+var (
+	alertParams  = append([]string{"from", "to", "disposition", "rule", "closed"}, filterNames...)
+	ticketParams = append([]string{"from", "to", "kind", "state", "project"}, filterNames...)
+	assetParams  = []string{"team", "business_unit", "tier", "asset", "kind", "covered", "active"}
+	auditParams  = []string{"from", "to", "token_name", "token_id", "route", "method", "status"}
 )
 
 // runList is the common path of the list endpoints: parameters, page,
@@ -41,25 +50,32 @@ func runList[R any, T any](s *Server, c *gin.Context, spec listSpec, stmt string
 		s.fail(c, err)
 		return
 	}
-	var rows []R
-	start := time.Now()
-	err = s.db.Select(ctx, &rows, sql, append(a, p.args()...)...)
-	s.observe(strings.TrimSuffix(stmt, ".sql"), time.Since(start))
-	if err != nil {
-		s.fail(c, fmt.Errorf("%s: %w", stmt, err))
-		return
-	}
-	next := ""
-	if len(rows) > p.limit {
-		rows = rows[:p.limit]
-		v, t := key(rows[len(rows)-1], p.key)
-		next = s.next(p, v, t)
-	}
-	items := make([]T, len(rows))
-	for i, r := range rows {
-		items[i] = item(r)
+	page := func(ctx context.Context) ([]T, string, error) {
+		var rows []R
+		start := time.Now()
+		err := s.db.Select(ctx, &rows, sql, append(a, p.args()...)...)
+		s.observe(strings.TrimSuffix(stmt, ".sql"), time.Since(start))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", stmt, err)
+		}
+		next := ""
+		if len(rows) > p.limit {
+			rows = rows[:p.limit]
+			v, t := key(rows[len(rows)-1], p.key)
+			next = s.next(p, v, t)
+		}
+		items := make([]T, len(rows))
+		for i, r := range rows {
+			items[i] = item(r)
+		}
+		return items, next, nil
 	}
 	if p.csv {
+		items, next, err := page(ctx)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
 		out := make([][]string, len(items))
 		for i, it := range items {
 			out[i] = csvRow(it)
@@ -67,7 +83,18 @@ func runList[R any, T any](s *Server, c *gin.Context, spec listSpec, stmt string
 		s.writeCSV(c, csvName, csvHeader, out, next)
 		return
 	}
-	s.writeJSON(c, http.StatusOK, listPage[T]{Items: items, NextCursor: next})
+	body, err := s.cachedList(ctx, c, func(ctx context.Context) ([]byte, error) {
+		items, next, err := page(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(listPage[T]{Items: items, NextCursor: next})
+	})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", body)
 }
 
 // windowArgs binds from and to (created-time window; open-ended when
@@ -149,8 +176,7 @@ var alertList = listSpec{
 var alertDispositions = []string{"none", "true_positive", "benign_positive", "false_positive", "duplicate", "undetermined"}
 
 func (s *Server) listAlerts(c *gin.Context) {
-	runList(s, c, alertList, "alerts.sql",
-		append([]string{"from", "to", "disposition", "rule", "closed"}, filterNames...),
+	runList(s, c, alertList, "alerts.sql", alertParams,
 		func(c *gin.Context) ([]any, error) {
 			a, err := workFilterArgs(c)
 			if err != nil {
@@ -244,8 +270,7 @@ var (
 )
 
 func (s *Server) listTickets(c *gin.Context) {
-	runList(s, c, ticketList, "tickets.sql",
-		append([]string{"from", "to", "kind", "state", "project"}, filterNames...),
+	runList(s, c, ticketList, "tickets.sql", ticketParams,
 		func(c *gin.Context) ([]any, error) {
 			a, err := workFilterArgs(c)
 			if err != nil {
@@ -358,8 +383,7 @@ func (s *Server) listAssets(c *gin.Context) {
 		}
 		req[tier] = nonNil(ks)
 	}
-	runList(s, c, assetList, "assets.sql",
-		[]string{"team", "business_unit", "tier", "asset", "kind", "covered", "active"},
+	runList(s, c, assetList, "assets.sql", assetParams,
 		func(c *gin.Context) ([]any, error) {
 			f, err := filterParams(c)
 			if err != nil {
@@ -552,7 +576,7 @@ func (s *Server) auditEntries(c *gin.Context) {
 		s.failCode(c, CodeForbidden, "", "the audit log needs an admin token for every team")
 		return
 	}
-	runList(s, c, auditList, "audit.sql", []string{"from", "to", "token_name", "token_id", "route", "method", "status"},
+	runList(s, c, auditList, "audit.sql", auditParams,
 		func(c *gin.Context) ([]any, error) {
 			a, err := windowArgs(c)
 			if err != nil {

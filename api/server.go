@@ -84,11 +84,14 @@ type Config struct {
 	// MetricsPublic serves /metrics without a token; otherwise it needs a
 	// token with the admin scope.
 	MetricsPublic bool `yaml:"metrics_public"`
-	// KPICacheTTL is how long a computed KPI or scorecard answer is reused
-	// for the same parameters, scope and data version (0 disables);
-	// KPICacheEntries bounds the cache.
-	KPICacheTTL     time.Duration `yaml:"kpi_cache_ttl"`
-	KPICacheEntries int           `yaml:"kpi_cache_entries"`
+	// CacheTTL is how long a computed answer (KPI, scorecard, JSON list
+	// page) is reused for the same question, caller and data version (0
+	// disables); CacheBytes bounds the cache's memory.
+	CacheTTL   time.Duration `yaml:"cache_ttl"`
+	CacheBytes int64         `yaml:"cache_bytes"`
+	// MaxConcurrentQueries bounds the ClickHouse work the API runs at once
+	// (list statements and KPI computations); requests beyond it wait.
+	MaxConcurrentQueries int `yaml:"max_concurrent_queries"`
 	// PageSize is the default number of items of a list page; MaxPageSize
 	// the largest a client may ask for.
 	PageSize    int `yaml:"page_size"`
@@ -118,8 +121,9 @@ func Defaults() Config {
 		AuthFailuresPerMinute: 30,
 		TokenCacheTTL:         5 * time.Second,
 		SessionTTL:            8 * time.Hour,
-		KPICacheTTL:           time.Minute,
-		KPICacheEntries:       512,
+		CacheTTL:              time.Minute,
+		CacheBytes:            64 << 20,
+		MaxConcurrentQueries:  8,
 		PageSize:              100,
 		MaxPageSize:           1000,
 		AuditBatch:            1000,
@@ -187,11 +191,14 @@ func (c Config) Check(prefix string) []error {
 	if len(c.SessionKey) > 0 && len(c.SessionKey) < 32 {
 		add("session_key_env", "the session key must be at least 32 bytes")
 	}
-	if c.KPICacheTTL < 0 {
-		add("kpi_cache_ttl", "must not be negative")
+	if c.CacheTTL < 0 {
+		add("cache_ttl", "must not be negative")
 	}
-	if c.KPICacheEntries < 0 {
-		add("kpi_cache_entries", "must not be negative")
+	if c.CacheBytes < 0 {
+		add("cache_bytes", "must not be negative")
+	}
+	if c.MaxConcurrentQueries < 1 {
+		add("max_concurrent_queries", "must be at least 1")
 	}
 	if c.PageSize < 1 {
 		add("page_size", "must be at least 1")
@@ -252,6 +259,30 @@ type selecter interface {
 	Select(ctx context.Context, dest any, query string, args ...any) error
 }
 
+// limited runs a statement only when one of slots is free, so that a burst
+// of requests queues here instead of thrashing ClickHouse.
+type limited struct {
+	db    selecter
+	slots chan struct{}
+}
+
+func (l limited) Select(ctx context.Context, dest any, query string, args ...any) error {
+	if err := acquire(ctx, l.slots); err != nil {
+		return err
+	}
+	defer func() { <-l.slots }()
+	return l.db.Select(ctx, dest, query, args...)
+}
+
+func acquire(ctx context.Context, slots chan struct{}) error {
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Option adjusts a Server built by New.
 type Option func(*Server)
 
@@ -284,6 +315,7 @@ type Server struct {
 	prom     *registry
 	audit    *auditWriter
 	cache    *respCache
+	slots    chan struct{} // one per ClickHouse statement or KPI computation in progress
 	version  *dataVersion
 	logouts  *logoutList
 }
@@ -329,9 +361,10 @@ func New(cfg Config, log *slog.Logger, ready Readiness, opts ...Option) (*Server
 	s.limits = newLimiter(cfg.RateLimit, float64(cfg.RateBurst))
 	s.failures = newLimiter(float64(cfg.AuthFailuresPerMinute)/60, float64(cfg.AuthFailuresPerMinute))
 	s.logouts = &logoutList{m: map[string]time.Time{}}
-	s.cache = newRespCache(cfg.KPICacheEntries)
+	s.cache = newRespCache(cfg.CacheBytes)
+	s.slots = make(chan struct{}, max(cfg.MaxConcurrentQueries, 1))
 	if s.b.DB != nil {
-		s.db = s.b.DB
+		s.db = limited{s.b.DB, s.slots}
 		s.tokens = newTokenCache(s.b.DB, cfg.TokenCacheTTL, s.observe)
 		s.version = &dataVersion{db: s.b.DB, observe: s.observe}
 		s.audit = newAuditWriter(s.b.DB, log, cfg.AuditBatch, cfg.AuditQueue, cfg.AuditFlushInterval, s.prom)

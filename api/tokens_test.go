@@ -218,6 +218,7 @@ func TestSessions(t *testing.T) {
 		r.AddCookie(c)
 		w := httptest.NewRecorder()
 		e.srv.Handler().ServeHTTP(w, r)
+		validateResponse(t, "GET", r.URL.Path, w.Code, w.Header().Get("Content-Type"), w.Body.Bytes())
 		return w
 	}
 	if w := withCookie("/reports/qbr?period=2026-Q3", ck); w.Code != 200 || !strings.Contains(w.Body.String(), `"scope":["alpha"]`) {
