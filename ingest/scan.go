@@ -278,7 +278,7 @@ func (s *Store) scopeTimes(ctx context.Context, asset, scanner string, at time.T
 
 func (s *Store) duplicate(ctx context.Context, m scanMeta, asset string) (bool, error) {
 	var n uint64
-	if err := s.db.QueryRow(ctx, queries.SQL("ingest/duplicate_scan.sql"), []any{m.sha, asset, m.scanner, m.branch}, &n); err != nil {
+	if err := s.db.QueryRow(ctx, queries.SQL("ingest/duplicate_scan.sql"), []any{m.sha, asset, m.scanner, m.branch, m.time}, &n); err != nil {
 		return false, fmt.Errorf("check duplicate report: %w", err)
 	}
 	return n > 0, nil

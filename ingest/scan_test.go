@@ -179,6 +179,24 @@ func TestLifecycleFixReopenDuplicate(t *testing.T) {
 	}
 }
 
+// TestSameBytesLaterIsANewScan: a byte-identical report at a later scan
+// time (a clean scan repeated weekly) is applied, not taken for a
+// duplicate, so the fix it carries is recorded.
+func TestSameBytesLaterIsANewScan(t *testing.T) {
+	h := newHarness(t)
+	h.scan(0, "r0", "", vuln("CVE-A", ingest.High))
+	wantSummary(t, h.scan(7, "[]", ""), 0, 0, 1, 0, 0)
+	h.scan(10, "r10", "", vuln("CVE-A", ingest.High)) // reopened
+	again := h.scan(14, "[]", "")
+	if again.Duplicate {
+		t.Fatal("the same empty report a week later was taken for a duplicate")
+	}
+	wantSummary(t, again, 0, 0, 1, 0, 0)
+	if got := h.states()["CVE-A"]; got != "fixed first d0" {
+		t.Fatalf("CVE-A = %s, want fixed first d0", got)
+	}
+}
+
 func TestLifecycleZeroFindingScanFixesAndCounts(t *testing.T) {
 	h := newHarness(t)
 	h.scan(0, "r0", "", vuln("CVE-A", ingest.High))
