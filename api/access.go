@@ -171,7 +171,9 @@ func (s *Server) authorize() gin.HandlerFunc {
 		if err != nil {
 			var ae *Error
 			if errors.As(err, &ae) && ae.Code == CodeUnauthenticated {
-				s.failures.take("ip:"+ip, s.now())
+				if presentedCredential(c) { // a wrong guess, not a browser that has not signed in
+					s.failures.take("ip:"+ip, s.now())
+				}
 				if a.Session && wantsHTML(c) {
 					c.Abort()
 					c.Redirect(http.StatusSeeOther, "/login?next="+urlQueryEscape(c.Request.URL.RequestURI()))
@@ -221,6 +223,16 @@ func (s *Server) authenticate(c *gin.Context, session bool) (principal, error) {
 }
 
 var errUnauthenticated = &Error{Code: CodeUnauthenticated, Detail: "a valid bearer token is required (missing, invalid, expired or revoked)"}
+
+// presentedCredential reports whether the request carries a token or a
+// session cookie.
+func presentedCredential(c *gin.Context) bool {
+	if c.GetHeader("Authorization") != "" {
+		return true
+	}
+	v, err := c.Cookie(SessionCookie)
+	return err == nil && v != ""
+}
 
 func wantsHTML(c *gin.Context) bool {
 	return c.Request.Method == http.MethodGet && strings.Contains(c.GetHeader("Accept"), "text/html")

@@ -275,11 +275,11 @@ func (k findingKey) key(name string) any {
 const idsWhere = "AND finding_id IN (SELECT arrayJoin(arrayMap(x -> toUUID(x), CAST(@ids AS Array(String)))))"
 
 // findingSQL renders api/findings.sql: wide with every column, otherwise
-// only what finding a page needs.
-func (s *Server) findingSQL(p page, wide bool, where string) (string, error) {
+// only what finding a page needs (cve and aliases only when cve filters).
+func (s *Server) findingSQL(p page, wide, cve bool, where string) (string, error) {
 	sla := s.b.Metrics.Config().SLA
 	return listSQL("findings.sql", p, where, map[string]any{"Due": dueSQL(), "Assets": queries.SQL("api/assets_now.sql"),
-		"Wide": wide, "KEVCap": sla.KEVDueDateCap, "Restart": sla.RestartOnReopen})
+		"Wide": wide, "CVE": cve, "KEVCap": sla.KEVDueDateCap, "Restart": sla.RestartOnReopen})
 }
 
 // selectFindings returns the findings of ids, every column, in p's order.
@@ -288,7 +288,7 @@ func (s *Server) selectFindings(ctx context.Context, p page, ids []string, args 
 		return nil, nil
 	}
 	p.after, p.limit = false, len(ids)-1 // LIMIT is limit+1
-	sql, err := s.findingSQL(p, true, idsWhere)
+	sql, err := s.findingSQL(p, true, true, idsWhere)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func (s *Server) listFindings(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	sql, err := s.findingSQL(p, false, "")
+	sql, err := s.findingSQL(p, false, len(c.QueryArray("cve")) > 0, "")
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -45,7 +45,7 @@ func TestLoad(t *testing.T) {
 	gen := generate(t, db, n)
 	t.Logf("data: %d findings, %d events, %d assets, %d teams, generated in %s", n, gen.events, gen.assets, gen.teams, time.Since(start).Round(time.Second))
 
-	run := func(name string, cacheTTL time.Duration, paths func(c int, i int, prev string) string) {
+	run := func(name string, clients int, cacheTTL time.Duration, paths func(c int, i int, prev string) string) {
 		cfg := Defaults()
 		cfg.Listen = "127.0.0.1:0"
 		cfg.RateLimit, cfg.RateBurst = 100000, 100000
@@ -159,10 +159,12 @@ func TestLoad(t *testing.T) {
 		return "/api/v1/findings/" + gen.ids[(c*7919+i)%len(gen.ids)]
 	}
 	t.Logf("machine: %d CPUs (GOMAXPROCS %d), %s/%s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH)
-	run("drill-down (cached)", time.Minute, drill)
-	run("drill-down (uncached)", 0, drill)
-	run("scorecard (cached)", time.Minute, scorecard)
-	run("scorecard (uncached)", 0, scorecard)
+	run("drill-down (1 client)", 1, 0, drill)
+	run("drill-down (cached)", clients, time.Minute, drill)
+	run("drill-down (uncached)", clients, 0, drill)
+	run("scorecard (1 client)", 1, 0, scorecard)
+	run("scorecard (cached)", clients, time.Minute, scorecard)
+	run("scorecard (uncached)", clients, 0, scorecard)
 }
 
 func envInt(name string, def int) int {

@@ -27,7 +27,8 @@
 -- first_seen (a late report writes the earlier time into a new version).
 -- The conditions under FINAL are on identity columns only (asset, scanner,
 -- kind, finding_id: the same in every version), so they select the same
--- findings whether they are applied before or after the merge.
+-- findings whether they are applied before or after the merge; they are
+-- a PREWHERE, so other columns are read only for the findings they keep.
 -- Window: current state at @now. Units: times in UTC, epss 0–1.
 -- Parameters: now DateTime, scope, f_teams, f_bus, f_assets, f_sources,
 -- f_kinds, f_sevs, f_states, f_statuses, f_cves, f_rules Array(String),
@@ -38,8 +39,9 @@
 -- Where (a fixed condition on finding_id), Order and After (api.page: an
 -- allowlisted ORDER BY and keyset condition), Wide (every column, for the
 -- rows shown; without it only what filters and sorts need, for finding a
--- page), KEVCap and Restart (whether the SLA policy needs the catalog due
--- date and the latest reopen: each costs a join).
+-- page), CVE (the cve filter is used: read cve and aliases), KEVCap and
+-- Restart (whether the SLA policy needs the catalog due date and the
+-- latest reopen: each costs a join).
 -- Output: one row per finding: id and the sort columns, and with Wide the
 -- columns of api.Finding.
 SELECT
@@ -95,11 +97,11 @@ FROM
                         toString(status) AS stored_status,
                         status_until, first_seen, last_seen, fixed_at, epss,
                         kev AS report_kev,
-                        rule_id, cve, aliases{{if .Wide}},
+                        rule_id{{if or .Wide .CVE}}, cve, aliases{{end}}{{if .Wide}},
                         title, original_severity, package, installed_version, fixed_version, file, line, branches, url,
                         status_reason, status_actor, has_epss{{end}}
                     FROM findings FINAL
-                    WHERE (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
+                    PREWHERE (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
                       AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
                       AND (empty(CAST(@f_kinds AS Array(String))) OR has(CAST(@f_kinds AS Array(String)), toString(kind)))
                       AND (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String)), 'unowned')
@@ -155,7 +157,9 @@ WHERE (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String))
   AND (empty(CAST(@f_sevs AS Array(String))) OR has(CAST(@f_sevs AS Array(String)), severity_name))
   AND (empty(CAST(@f_states AS Array(String))) OR has(CAST(@f_states AS Array(String)), state_name))
   AND (empty(CAST(@f_statuses AS Array(String))) OR has(CAST(@f_statuses AS Array(String)), status_name))
+  {{- if or .Wide .CVE}}
   AND (empty(CAST(@f_cves AS Array(String))) OR has(CAST(@f_cves AS Array(String)), cve) OR hasAny(aliases, CAST(@f_cves AS Array(String))))
+  {{- end}}
   AND (empty(CAST(@f_rules AS Array(String))) OR has(CAST(@f_rules AS Array(String)), rule_id))
   AND (@f_overdue < 0 OR is_overdue = @f_overdue)
   AND (@f_kev < 0 OR is_kev = @f_kev)
