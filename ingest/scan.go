@@ -665,7 +665,11 @@ type batch struct {
 func (b *batch) append(ctx context.Context, row []any) error {
 	if b.b == nil {
 		bctx, cancel := b.s.db.Context(ctx)
-		pb, err := b.s.db.Conn().PrepareBatch(bctx, "INSERT INTO "+b.table+" ("+b.columns+")")
+		var pb driver.Batch
+		err := queries.Retry(bctx, func() (err error) {
+			pb, err = b.s.db.Conn().PrepareBatch(bctx, "INSERT INTO "+b.table+" ("+b.columns+")")
+			return err
+		})
 		if err != nil {
 			cancel()
 			return fmt.Errorf("insert %s: %w", b.table, queries.Clean(err))

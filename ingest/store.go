@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/secmetrics/secmetrics/queries"
 )
 
@@ -55,7 +57,11 @@ func (s *Store) insert(ctx context.Context, table, columns string, rows [][]any)
 	}
 	ctx, cancel := s.db.Context(ctx)
 	defer cancel()
-	b, err := s.db.Conn().PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
+	var b driver.Batch
+	err := queries.Retry(ctx, func() (err error) {
+		b, err = s.db.Conn().PrepareBatch(ctx, "INSERT INTO "+table+" ("+columns+")")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("insert %s: %w", table, queries.Clean(err))
 	}

@@ -13,15 +13,20 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
+	"reflect"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	chdriver "github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Config is how to reach ClickHouse. An empty Addr means the embedded local
@@ -74,7 +79,7 @@ func Defaults() Config {
 
 // DB is an open connection pool to one ClickHouse database.
 type DB struct {
-	conn driver.Conn
+	conn chdriver.Conn
 	cfg  Config
 	log  *slog.Logger
 }
@@ -161,7 +166,7 @@ func (t TLS) config() (*tls.Config, error) {
 
 // Conn returns the underlying driver connection, for batches and queries.
 // Callers must put a deadline on every context (see Context).
-func (db *DB) Conn() driver.Conn { return db.conn }
+func (db *DB) Conn() chdriver.Conn { return db.conn }
 
 // Database returns the database name.
 func (db *DB) Database() string { return db.cfg.Database }
@@ -188,26 +193,80 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Exec runs one statement with bound values.
+// Exec runs one statement with bound values. Every statement the service
+// runs through Exec is idempotent (DDL with IF NOT EXISTS, INSERT ... SELECT
+// of versioned rows), so a connection failure is retried (see Retry).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
 	ctx, cancel := db.Context(ctx)
 	defer cancel()
-	return Clean(db.conn.Exec(ctx, query, args...))
+	return Clean(Retry(ctx, func() error { return db.conn.Exec(ctx, query, args...) }))
 }
 
 // Select runs a query and scans every row into dest, a pointer to a slice
-// of structs with `ch` tags.
+// of structs with `ch` tags. A connection failure is retried from scratch
+// (dest is emptied first).
 func (db *DB) Select(ctx context.Context, dest any, query string, args ...any) error {
 	ctx, cancel := db.Context(ctx)
 	defer cancel()
-	return Clean(db.conn.Select(ctx, dest, query, args...))
+	return Clean(Retry(ctx, func() error {
+		if v := reflect.ValueOf(dest); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Slice {
+			v.Elem().SetLen(0)
+		}
+		return db.conn.Select(ctx, dest, query, args...)
+	}))
 }
 
 // QueryRow runs a query expected to return one row and scans it into dest.
 func (db *DB) QueryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	ctx, cancel := db.Context(ctx)
 	defer cancel()
-	return Clean(db.conn.QueryRow(ctx, query, args...).Scan(dest...))
+	return Clean(Retry(ctx, func() error { return db.conn.QueryRow(ctx, query, args...).Scan(dest...) }))
+}
+
+// retryDelays are the waits before the second and third attempt of Retry.
+var retryDelays = []time.Duration{100 * time.Millisecond, 500 * time.Millisecond}
+
+// Retry runs fn, and again (at most twice more, after short waits) while it
+// fails with a connection-level error: the driver can hand out a pooled
+// connection that a failed network write left broken (clickhouse-go issue
+// 1868), and the next attempt takes another connection. Server errors,
+// context errors and everything else return at once. Use it only for work
+// that is safe to repeat: reads, idempotent statements, preparing a batch.
+func Retry(ctx context.Context, fn func() error) error {
+	err := fn()
+	for _, d := range retryDelays {
+		if err == nil || !IsConnError(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+		err = fn()
+	}
+	return err
+}
+
+// IsConnError reports whether err is a broken connection rather than an
+// answer from the server: the request may be repeated on another
+// connection.
+func IsConnError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return false
+	}
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "use of closed network connection") || strings.Contains(msg, "broken pipe") ||
+		strings.Contains(msg, "connection reset by peer")
 }
 
 // Close closes the pool.
