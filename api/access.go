@@ -77,6 +77,7 @@ func (s *Server) accessTable() map[string]access {
 		"POST /api/v1/scans":         {Scope: Ingest},
 		"POST /api/v1/alerts":        {Scope: Ingest},
 		"GET /api/v1/audit":          {Scope: Admin, Session: true},
+		"GET /api/v1/exports/runs":   {Scope: Admin, Session: true},
 	}
 }
 

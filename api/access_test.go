@@ -84,14 +84,15 @@ func matrixCases(f fixture) map[string]routeCase {
 		"POST /api/v1/scans": {method: "POST", path: "/api/v1/scans?asset=repo-a&time=2026-08-10T09:00:00Z&branch=main",
 			body:   sarifReport(result{"go.sql-injection", "error", "db.go", "fp-a1", 10}, result{"go.todo", "note", "main.go", "fp-a3", 30}),
 			header: map[string]string{"Content-Type": "application/octet-stream"}},
-		"GET /api/v1/audit":     {path: "/api/v1/audit"},
-		"GET /metrics":          {path: "/metrics"},
-		"GET /reports/qbr":      {path: "/reports/qbr?period=2026-Q3"},
-		"GET /exports/qbr.xlsx": {path: "/exports/qbr.xlsx?period=2026-Q3"},
-		"GET /healthz":          {path: "/healthz"},
-		"GET /readyz":           {path: "/readyz"},
-		"GET /openapi.json":     {path: "/openapi.json"},
-		"GET /login":            {path: "/login"},
+		"GET /api/v1/audit":        {path: "/api/v1/audit"},
+		"GET /api/v1/exports/runs": {path: "/api/v1/exports/runs?limit=5"},
+		"GET /metrics":             {path: "/metrics"},
+		"GET /reports/qbr":         {path: "/reports/qbr?period=2026-Q3"},
+		"GET /exports/qbr.xlsx":    {path: "/exports/qbr.xlsx?period=2026-Q3"},
+		"GET /healthz":             {path: "/healthz"},
+		"GET /readyz":              {path: "/readyz"},
+		"GET /openapi.json":        {path: "/openapi.json"},
+		"GET /login":               {path: "/login"},
 	}
 }
 
@@ -308,10 +309,12 @@ func TestTeamIsolation(t *testing.T) {
 			t.Errorf("%s rendered with scope %v", p, got.Scope)
 		}
 	}
-	// The audit log spans teams: refused to a team-scoped admin.
+	// The audit log and export runs span teams: refused to a team-scoped
+	// admin.
 	r := e.get("/api/v1/audit", alpha)
 	want(t, r, 403)
 	clean(r, "audit")
+	want(t, e.get("/api/v1/exports/runs", alpha), 403)
 	// Ingest: alpha may not write beta's data, and nothing is written.
 	before := countRows(t, e, "scan_runs") + countRows(t, e, "alerts")
 	for _, rq := range []req{

@@ -15,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/queries/chtest"
+	"github.com/secmetrics/secmetrics/reports"
 )
 
 func TestHealthAndOpenAPI(t *testing.T) {
@@ -833,3 +836,24 @@ func TestOpenAPIParameters(t *testing.T) {
 		}
 	}
 }
+
+func TestExportRuns(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := insertRows(context.Background(), e.db, "export_runs",
+		"run_id, export, scheduled_for, started_at, finished_at, status, attempt, period, destination, file, size, error, version",
+		[][]any{{uuidFor("r1"), "qbr-weekly", t0, t0, &t0, "ok", uint8(1), "2026-Q2", "directory", "/var/lib/secmetrics/exports/qbr-2026-Q2.xlsx", uint64(12345), "", uint64(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.token("admin", []string{"*"}, Admin)
+	r := e.get("/api/v1/exports/runs?limit=10", admin)
+	want(t, r, 200)
+	var got struct{ Items []reports.Run }
+	r.json(t, &got)
+	if len(got.Items) != 1 || got.Items[0].File != "qbr-2026-Q2.xlsx" || got.Items[0].Status != "ok" {
+		t.Fatalf("runs %+v", got.Items)
+	}
+	want(t, e.get("/api/v1/exports/runs?limit=0", admin), 400)
+	want(t, e.get("/api/v1/exports/runs", e.token("exp", []string{"*"}, Export)), 403)
+}
+
+func uuidFor(s string) uuid.UUID { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(s)) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/secmetrics/secmetrics/queries"
+	"github.com/secmetrics/secmetrics/reports"
 )
 
 // The query parameters of the lists besides the paging ones (pageParams).
@@ -603,4 +605,47 @@ func (s *Server) auditEntries(c *gin.Context) {
 			return []string{csvTime(&a.Time), a.RequestID, a.TokenID, a.TokenName, a.Method, a.Route, a.Params,
 				strconv.Itoa(int(a.Status)), strconv.Itoa(int(a.DurationMS)), a.ClientIP}
 		})
+}
+
+// exportRuns answers GET /api/v1/exports/runs: the latest scheduled and
+// manual export runs (reports.ListRuns), newest first. Runs belong to
+// exports of any team, so, like the audit log, it needs an admin token for
+// every team. Files are shown by name only, not by server path.
+func (s *Server) exportRuns(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	if err := checkParams(c, "limit"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !principalOf(c).AllTeams {
+		s.failCode(c, CodeForbidden, "", "export runs need an admin token for every team")
+		return
+	}
+	limit, err := intParam(c, "limit", 50, 1, 1000)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := acquire(ctx, s.slots); err != nil {
+		s.fail(c, err)
+		return
+	}
+	start := time.Now()
+	runs, err := reports.ListRuns(ctx, s.b.DB, limit)
+	<-s.slots
+	s.observe("export_runs", time.Since(start))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for i := range runs {
+		runs[i].File = path.Base(runs[i].File)
+		if runs[i].File == "." || runs[i].File == "/" {
+			runs[i].File = ""
+		}
+		runs[i].StartedAt, runs[i].ScheduledFor = runs[i].StartedAt.UTC(), runs[i].ScheduledFor.UTC()
+		runs[i].FinishedAt = utcPtr(runs[i].FinishedAt)
+	}
+	s.writeJSON(c, http.StatusOK, gin.H{"items": nonNilT(runs)})
 }

@@ -96,6 +96,7 @@ func (s *Server) routes() error {
 	v1.GET("/assets", s.listAssets)
 	v1.POST("/scans", s.scans)
 	v1.GET("/audit", s.auditEntries)
+	v1.GET("/exports/runs", s.exportRuns)
 
 	pages, assets := s.b.Pages, s.b.Assets
 	if s.b.Reports != nil {
