@@ -10,7 +10,7 @@ import (
 
 const (
 	defaultLimit = 100
-	maxLimit     = 10000
+	maxLimit     = 100_000
 )
 
 // listPlan checks a list query and returns its one-period plan and the

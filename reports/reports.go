@@ -126,7 +126,7 @@ const TrendPeriods = 8
 
 // listLimit is how many rows the workbook asks of each drill-down list:
 // the most metrics.ListQuery allows.
-const listLimit = 10000
+const listLimit = 100_000
 
 // pageListLimit is how many rows of each drill-down list the dashboard
 // shows; the full list is one click away.
