@@ -434,6 +434,15 @@ func TestScanUpload(t *testing.T) {
 	if sum.Fixed != 1 {
 		t.Fatalf("gzip detected: %+v", sum)
 	}
+	// A clean Gitleaks run reports "[]", which no detector claims: with
+	// format=gitleaks it is recorded as a complete secret scan.
+	r = post("?asset=repo-a&branch=main&time=2026-09-03T00:00:00Z&format=gitleaks", []byte("[]"), nil)
+	want(t, r, 200)
+	sum = ingest.Summary{}
+	r.json(t, &sum)
+	if sum.Format != "gitleaks" || sum.Scanner != "gitleaks" || sum.Findings != 0 || sum.Duplicate {
+		t.Fatalf("clean gitleaks upload: %+v", sum)
+	}
 	// Bad reports: 400 naming the place, nothing written.
 	runs := countRows(t, e, "scan_runs")
 	events := countRows(t, e, "finding_events")
@@ -444,19 +453,21 @@ func TestScanUpload(t *testing.T) {
 		code  int
 		param string
 	}{
-		"truncated":      {"?asset=repo-a", rep[:len(rep)/2], nil, 400, ""},
-		"wrong type":     {"?asset=repo-a", []byte(`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"semgrep"}},"results":[{"ruleId":5}]}]}`), nil, 400, ""},
-		"unknown format": {"?asset=repo-a", []byte(`{"hello":"world"}`), nil, 400, "body"},
-		"empty":          {"?asset=repo-a", []byte(" "), nil, 400, "body"},
-		"corrupt gzip":   {"?asset=repo-a", append(gz(rep)[:30], 0, 0, 0), nil, 400, "body"},
-		"bad time":       {"?asset=repo-a&time=yesterday", rep, nil, 400, "time"},
-		"future":         {"?asset=repo-a&time=2030-01-01T00:00:00Z", rep, nil, 400, "time"},
-		"bad kind":       {"?asset=repo-a&kind=magic", rep, nil, 400, "kind"},
-		"conflict":       {"?asset=repo-a", rep, map[string]string{"X-Scan-Asset": "repo-b"}, 400, "asset"},
-		"unknown param":  {"?asset=repo-a&colour=blue", rep, nil, 400, "colour"},
-		"encoding":       {"?asset=repo-a", rep, map[string]string{"Content-Encoding": "br"}, 415, "Content-Encoding"},
-		"too large":      {"?asset=repo-a", bytes.Repeat([]byte(" "), 70<<10), nil, 413, "body"},
-		"gzip bomb":      {"?asset=repo-a", gz(append(rep[:len(rep)-1], append(bytes.Repeat([]byte(" "), 200<<10), '}')...)), nil, 413, "body"},
+		"truncated":        {"?asset=repo-a", rep[:len(rep)/2], nil, 400, ""},
+		"wrong type":       {"?asset=repo-a", []byte(`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"semgrep"}},"results":[{"ruleId":5}]}]}`), nil, 400, ""},
+		"unknown format":   {"?asset=repo-a", []byte(`{"hello":"world"}`), nil, 400, "body"},
+		"empty":            {"?asset=repo-a", []byte(" "), nil, 400, "body"},
+		"corrupt gzip":     {"?asset=repo-a", append(gz(rep)[:30], 0, 0, 0), nil, 400, "body"},
+		"bad time":         {"?asset=repo-a&time=yesterday", rep, nil, 400, "time"},
+		"future":           {"?asset=repo-a&time=2030-01-01T00:00:00Z", rep, nil, 400, "time"},
+		"bad kind":         {"?asset=repo-a&kind=magic", rep, nil, 400, "kind"},
+		"bad format":       {"?asset=repo-a&format=nessus", rep, nil, 400, "format"},
+		"clean, no format": {"?asset=repo-a", []byte("[]"), nil, 400, "body"},
+		"conflict":         {"?asset=repo-a", rep, map[string]string{"X-Scan-Asset": "repo-b"}, 400, "asset"},
+		"unknown param":    {"?asset=repo-a&colour=blue", rep, nil, 400, "colour"},
+		"encoding":         {"?asset=repo-a", rep, map[string]string{"Content-Encoding": "br"}, 415, "Content-Encoding"},
+		"too large":        {"?asset=repo-a", bytes.Repeat([]byte(" "), 70<<10), nil, 413, "body"},
+		"gzip bomb":        {"?asset=repo-a", gz(append(rep[:len(rep)-1], append(bytes.Repeat([]byte(" "), 200<<10), '}')...)), nil, 413, "body"},
 	} {
 		r := post(c.q, c.body, c.hdr)
 		if r.Code != c.code {
@@ -483,7 +494,7 @@ func TestScanUpload(t *testing.T) {
 	tok2 := e2.token("ci", []string{"*"}, Ingest)
 	want(t, e2.do(req{method: "POST", path: "/api/v1/scans?asset=x", token: tok2, body: rep}), 503)
 	m := e.srv.prom.String()
-	for _, s := range []string{`secmetrics_ingest_scans_total{result="ok"} 2`, `secmetrics_ingest_scans_total{result="duplicate"} 1`, `secmetrics_ingest_findings_total{change="new"} 1`} {
+	for _, s := range []string{`secmetrics_ingest_scans_total{result="ok"} 3`, `secmetrics_ingest_scans_total{result="duplicate"} 1`, `secmetrics_ingest_findings_total{change="new"} 1`} {
 		if !strings.Contains(m, s) {
 			t.Errorf("metrics lack %s", s)
 		}

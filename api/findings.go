@@ -160,11 +160,20 @@ func (r findingRow) key(k string) any {
 
 var findingParams = append([]string{"state", "status", "kind", "overdue", "kev", "cve", "rule"}, append(filterNames, pageParams...)...)
 
+// The values of the enumerated filters, from the ingest vocabulary.
 var (
 	findingStates   = []string{"open", "fixed"}
-	findingStatuses = []string{"none", "false_positive", "risk_accepted", "duplicate"}
-	scanKinds       = []string{"sast", "sca", "container", "secret", "iac", "dast"}
+	findingStatuses = []string{"none", string(ingest.FalsePositive), string(ingest.RiskAccepted), string(ingest.Duplicate)}
+	scanKinds       = names(ingest.Kinds)
 )
+
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 // findingsArgs binds the filters of the findings list.
 func (s *Server) findingsArgs(c *gin.Context) ([]any, error) {

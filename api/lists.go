@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/gin-gonic/gin"
 
+	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/queries"
 	"github.com/secmetrics/secmetrics/reports"
 )
@@ -175,7 +176,8 @@ var alertList = listSpec{
 	defSort: "-created", tie: "row_key", tieKind: strKey,
 }
 
-var alertDispositions = []string{"none", "true_positive", "benign_positive", "false_positive", "duplicate", "undetermined"}
+// alertDispositions are the stored disposition names ("none" for none).
+var alertDispositions = append(names(ingest.AlertDispositions[:len(ingest.AlertDispositions)-1]), "none")
 
 func (s *Server) listAlerts(c *gin.Context) {
 	runList(s, c, alertList, "alerts.sql", alertParams,
@@ -267,8 +269,8 @@ var ticketList = listSpec{
 }
 
 var (
-	ticketKinds  = []string{"other", "vulnerability", "incident", "design_review", "threat_model", "customer_escalation", "security_debt", "exception", "toil"}
-	ticketStates = []string{"new", "triaged", "in_progress", "contained", "done"}
+	ticketKinds  = append([]string{string(ingest.TicketOther)}, names(ingest.TicketKinds)...)
+	ticketStates = names(ingest.TicketStates)
 )
 
 func (s *Server) listTickets(c *gin.Context) {

@@ -169,10 +169,11 @@ func (s *Server) renderLogin(c *gin.Context, status int, msg, next string) {
 	_ = loginPage.Execute(c.Writer, map[string]string{"Error": msg, "Next": next, "TTL": s.cfg.SessionTTL.String()})
 }
 
-// safeNext returns next when it is a local dashboard path, else the
-// default page: no open redirect.
+// safeNext returns next when it is a local dashboard, export or API path
+// (a drill-down link followed before signing in), else the default page:
+// no open redirect.
 func safeNext(next string) string {
-	if (strings.HasPrefix(next, "/reports/") || strings.HasPrefix(next, "/exports/")) &&
+	if (strings.HasPrefix(next, "/reports/") || strings.HasPrefix(next, "/exports/") || strings.HasPrefix(next, "/api/v1/")) &&
 		!strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}

@@ -202,6 +202,11 @@ func TestSessions(t *testing.T) {
 	}
 	// A good one: a strict, HttpOnly, short-lived cookie; an open redirect
 	// is not followed.
+	for next, loc := range map[string]string{"/api/v1/findings?format=csv": "/api/v1/findings?format=csv", "https://evil.example/": "/reports/qbr", "/\\evil.example": "/reports/qbr"} {
+		if w := post("/login", url.Values{"token": {secret}, "next": {next}}, nil); w.Header().Get("Location") != loc {
+			t.Fatalf("next %q: redirected to %q", next, w.Header().Get("Location"))
+		}
+	}
 	w := post("/login", url.Values{"token": {secret}, "next": {"//evil.example/"}}, map[string]string{"Origin": "http://example.com", "Host": "example.com"})
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/reports/qbr" {
 		t.Fatalf("login: %d %s", w.Code, w.Header().Get("Location"))

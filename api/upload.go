@@ -43,7 +43,7 @@ const maxAssetsPerReport = 10000
 // token may not see.
 var errOutOfScope = &Error{Code: CodeForbidden, Param: "asset", Detail: "the report writes data of a team outside this token's teams"}
 
-var scanParams = []string{"asset", "scanner", "branch", "time", "kind", "name"}
+var scanParams = []string{"asset", "scanner", "branch", "time", "kind", "name", "format"}
 
 // scanMeta reads one upload metadata field from the query (name) or its
 // header (X-Scan-<Name>); giving both with different values is an error.
@@ -134,15 +134,28 @@ func (s *Server) scans(c *gin.Context) {
 		s.fail(c, &Error{Code: CodeInvalidReport, Param: "body", Detail: "the report is empty"})
 		return
 	}
-	detect := s.b.Detect
-	if detect == nil {
-		detect = DetectReport
-	}
-	parser, format, err := detect(head)
-	if err != nil {
-		s.prom.scan("rejected", 0, 0, 0, 0)
-		s.fail(c, &Error{Code: CodeInvalidReport, Param: "body", Detail: clip(err.Error(), 500)})
-		return
+	var parser ingest.Parser
+	var format string
+	if name := meta["format"]; name != "" {
+		// An explicit format skips detection: a clean Gitleaks run ("[]")
+		// is claimed by no detector, and its scan must still be recorded.
+		f, err := report.Lookup(name)
+		if err != nil {
+			s.fail(c, errParam("format", clip(err.Error(), 300)))
+			return
+		}
+		parser, format = f.Parser, f.Name
+	} else {
+		detect := s.b.Detect
+		if detect == nil {
+			detect = DetectReport
+		}
+		parser, format, err = detect(head)
+		if err != nil {
+			s.prom.scan("rejected", 0, 0, 0, 0)
+			s.fail(c, &Error{Code: CodeInvalidReport, Param: "body", Detail: clip(err.Error(), 500)})
+			return
+		}
 	}
 	in.Parser = &checkedParser{inner: parser, format: format, s: s, p: principalOf(c), ctx: ctx, meta: in}
 	in.Format, in.Body = format, br
