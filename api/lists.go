@@ -86,13 +86,19 @@ func runList[R any, T any](s *Server, c *gin.Context, spec listSpec, stmt string
 		s.writeCSV(c, csvName, csvHeader, out, next)
 		return
 	}
-	body, err := s.cachedList(ctx, c, func(ctx context.Context) ([]byte, error) {
+	encode := func(ctx context.Context) ([]byte, error) {
 		items, next, err := page(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return json.Marshal(listPage[T]{Items: items, NextCursor: next})
-	})
+	}
+	var body []byte
+	if spec.noCache {
+		body, err = encode(ctx)
+	} else {
+		body, err = s.cachedList(ctx, c, encode)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -570,7 +576,7 @@ type AuditEntry struct {
 var auditList = listSpec{
 	route:   "/api/v1/audit",
 	sorts:   map[string]sortKey{"time": {"time", timeKey}},
-	defSort: "-time", tie: "request_id", tieKind: strKey,
+	defSort: "-time", tie: "request_id", tieKind: strKey, noCache: true,
 }
 
 // audit answers GET /api/v1/audit. The log records the requests of every

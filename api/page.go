@@ -46,6 +46,9 @@ type listSpec struct {
 	// tieBind is the SQL of the bound tie value (@c_t, or a conversion of
 	// it such as toUUID(@c_t)).
 	tieBind string
+	// noCache keeps pages out of the response cache: the audit log changes
+	// with every request and is not part of the data version.
+	noCache bool
 }
 
 // page is a parsed page request: sort, cursor position and limit.
