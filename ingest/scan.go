@@ -378,7 +378,11 @@ func (s *Store) applyAsset(ctx context.Context, m scanMeta, asset string, sp *sp
 	}
 	now := s.Now()
 	ver := s.version()
-	w := newWriter(s, ctx)
+	w, err := newWriter(s, ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer w.close()
 	seen := make(map[uuid.UUID]struct{}, len(idx))
 	at := m.time
 	for _, i := range idx {
@@ -580,14 +584,33 @@ type writer struct {
 	events   *batch
 	findings *batch
 	err      error
+	slot     bool
 }
 
 const batchRows = 100_000
 
-func newWriter(s *Store, ctx context.Context) *writer {
-	return &writer{s: s, ctx: ctx,
+// newWriter takes one of the store's writer slots (waiting for one while
+// ctx allows); the caller must call close when done.
+func newWriter(s *Store, ctx context.Context) (*writer, error) {
+	select {
+	case s.writers <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &writer{s: s, ctx: ctx, slot: true,
 		events:   &batch{s: s, table: "finding_events", columns: queries.SQL("ingest/finding_events.columns")},
-		findings: &batch{s: s, table: "findings", columns: queries.SQL("ingest/findings.columns")}}
+		findings: &batch{s: s, table: "findings", columns: queries.SQL("ingest/findings.columns")}}, nil
+}
+
+// close releases unsent batches and the writer slot; it is safe to call
+// more than once.
+func (w *writer) close() {
+	w.findings.abort()
+	w.events.abort()
+	if w.slot {
+		<-w.s.writers
+		w.slot = false
+	}
 }
 
 func (w *writer) event(e event) {

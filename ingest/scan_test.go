@@ -386,3 +386,32 @@ func TestFindingIDStable(t *testing.T) {
 		t.Fatalf("FindingID %s: version %d variant %v, want 8 and RFC 4122", a, a.Version(), a.Variant())
 	}
 }
+
+// TestConcurrentIngestsSmallPool: many ingests at once over a small
+// connection pool all succeed (writers are bounded by the pool size instead
+// of starving each other of connections).
+func TestConcurrentIngestsSmallPool(t *testing.T) {
+	db, _ := chtest.NewWithConfig(t, func(c *queries.Config) { c.MaxOpenConns = 3 })
+	s := ingest.NewStore(db, nil)
+	s.Now = func() time.Time { return day(400) }
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			fs := []ingest.Finding{vuln("CVE-A", ingest.High), vuln("CVE-B", ingest.Low)}
+			_, err := s.IngestScan(context.Background(), ingest.ScanInput{
+				Name: "r.json", Body: strings.NewReader("r"),
+				Parser: fakeParser{scan: ingest.Scan{Scanner: "trivy", Asset: "asset-" + itoa(i), Kinds: []ingest.Kind{ingest.SCA}, Time: day(i)}, findings: fs},
+			})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n uint64
+	if err := db.QueryRow(context.Background(), "SELECT uniqExact(finding_id) FROM findings", nil, &n); err != nil || n != 16 {
+		t.Fatalf("findings = %d, %v; want 16", n, err)
+	}
+}

@@ -35,7 +35,11 @@ func (s *Store) SetStatus(ctx context.Context, id uuid.UUID, status Status, unti
 	defer unlock()
 	at = at.UTC().Truncate(time.Second)
 	row.f.Status, row.f.StatusUntil, row.f.StatusReason, row.statusActor = status, until, reason, actor
-	w := newWriter(s, ctx)
+	w, err := newWriter(s, ctx)
+	if err != nil {
+		return err
+	}
+	defer w.close()
 	w.finding(row, s.version())
 	w.event(event{id: id, at: at, typ: StatusChanged, sev: row.f.Severity, status: status, until: until,
 		asset: row.asset, scanner: row.scanner, kind: row.f.Kind, source: row.source, scan: row.scan, actor: actor, reason: reason})

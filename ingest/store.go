@@ -31,6 +31,11 @@ type Store struct {
 	Branches []string
 	// Owner resolves assets that are not in the inventory to a team.
 	Owner func(asset string) (team string, ok bool)
+
+	// writers bounds the batch writers open at once: each holds two pooled
+	// connections (findings and events) for its lifetime, so unbounded
+	// concurrent ingests could take every connection and starve each other.
+	writers chan struct{}
 }
 
 // NewStore returns a Store writing to db.
@@ -38,7 +43,12 @@ func NewStore(db *queries.DB, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{db: db, log: log, Now: func() time.Time { return time.Now().UTC() }, Dispositions: DefaultDispositions}
+	n := 1
+	if db != nil {
+		n = max(1, (db.MaxOpenConns()-1)/2)
+	}
+	return &Store{db: db, log: log, Now: func() time.Time { return time.Now().UTC() }, Dispositions: DefaultDispositions,
+		writers: make(chan struct{}, n)}
 }
 
 // DB returns the underlying database.

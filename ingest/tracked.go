@@ -78,7 +78,11 @@ func (s *Store) ApplyTracked(ctx context.Context, source string, items []Tracked
 		return sum, err
 	}
 	ver := s.version()
-	w := newWriter(s, ctx)
+	w, err := newWriter(s, ctx)
+	if err != nil {
+		return sum, err
+	}
+	defer w.close()
 	for _, k := range scopes {
 		unlock := lockScope(k.asset, k.scanner)
 		prev, err := s.loadScope(ctx, k.asset, k.scanner)

@@ -171,6 +171,9 @@ func (db *DB) Conn() chdriver.Conn { return db.conn }
 // Database returns the database name.
 func (db *DB) Database() string { return db.cfg.Database }
 
+// MaxOpenConns returns the size of the connection pool.
+func (db *DB) MaxOpenConns() int { return db.cfg.MaxOpenConns }
+
 // Cluster returns the configured cluster name, empty for a single server.
 func (db *DB) Cluster() string { return db.cfg.Cluster }
 
