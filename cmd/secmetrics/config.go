@@ -52,8 +52,6 @@ type IngestConfig struct {
 	// Dispositions overrides the mapping of report suppressions to
 	// statuses ("sarif:external": risk_accepted, ...).
 	Dispositions map[string]string `yaml:"dispositions"`
-	// MaxUploadBytes bounds a report uploaded through the API.
-	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
 	// MaxFileBytes bounds a report read from a file.
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
@@ -65,7 +63,7 @@ func defaults() Config {
 		Server:     api.Defaults(),
 		Log:        LogConfig{Level: "info", Format: "json"},
 		Inventory:  inventory.Defaults(),
-		Ingest:     IngestConfig{Branches: []string{"main", "master"}, MaxUploadBytes: 512 << 20, MaxFileBytes: 8 << 30},
+		Ingest:     IngestConfig{Branches: []string{"main", "master"}, MaxFileBytes: 8 << 30},
 		GitHub:     GitHubConfig{BaseURL: "https://api.github.com", TokenEnv: "GITHUB_TOKEN", Dependabot: true, CodeScanning: true, Interval: 6 * time.Hour},
 	}
 }
@@ -257,6 +255,13 @@ func (c *Config) check(getenv func(string) string) []string {
 	if c.Embedded.Port < 0 || c.Embedded.Port > 65535 {
 		problems = append(problems, "embedded.port: not a port number")
 	}
+	if c.Server.SessionKeyEnv != "" || c.Server.SessionKeyFile != "" {
+		key, err := secretNamed("server", "session_key", c.Server.SessionKeyEnv, c.Server.SessionKeyFile, getenv)
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+		c.Server.SessionKey = []byte(key)
+	}
 	add(c.Server.Check("server"))
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -278,9 +283,6 @@ func (c *Config) check(getenv func(string) string) []string {
 		if !strings.Contains(k, ":") {
 			problems = append(problems, fmt.Sprintf("ingest.dispositions.%s: key must be source:value, e.g. sarif:external", k))
 		}
-	}
-	if c.Ingest.MaxUploadBytes <= 0 {
-		problems = append(problems, "ingest.max_upload_bytes: must be positive")
 	}
 	if c.Ingest.MaxFileBytes <= 0 {
 		problems = append(problems, "ingest.max_file_bytes: must be positive")
