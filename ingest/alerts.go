@@ -241,8 +241,8 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []Alert) error {
 			}
 			rows = append(rows, []any{
 				a.Source, a.ID, a.RuleID, a.RuleName, string(sev), a.OriginalSeverity,
-				a.Created.UTC(), alertTime(a.FirstTriage), alertTime(a.Closed), a.Status,
-				a.Disposition.label(), a.OriginalDisposition, alertBool(a.AutoClosed),
+				a.Created.UTC(), nullTime(a.FirstTriage), nullTime(a.Closed), a.Status,
+				a.Disposition.label(), a.OriginalDisposition, b2u(a.AutoClosed),
 				a.Assignee, a.Team, a.Asset, a.Incident, updated.UTC(), ver,
 			})
 		}
@@ -280,21 +280,6 @@ func (s *Store) saveAlertRaws(ctx context.Context, alerts []Alert) error {
 		rows = append(rows, []any{a.Source, "alert", a.ID, uint32(0), uint32(1), hex.EncodeToString(sum[:]), "gzip", buf.String(), now, ver})
 	}
 	return s.insert(ctx, "raw_payloads", "source, payload_kind, payload_key, part, parts, sha256, encoding, content, fetched_at, version", rows)
-}
-
-func alertTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func alertBool(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Alerts returns the current alerts of source (latest version of each), in

@@ -220,6 +220,8 @@ func checkTicket(t Ticket) error {
 }
 
 // nullTime is nil for the zero time (a NULL), else the time in UTC.
+// nullTime maps a zero time to NULL and any other to UTC, for Nullable
+// DateTime columns.
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
