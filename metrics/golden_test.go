@@ -20,13 +20,15 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files (fixtures/*/expected.json, docs/metrics.md) from the current results")
 
-// Scenario is a golden scenario: input rows, configuration and queries
+// Scenario is a golden scenario: source inputs written through the ingest
+// code, rows for tables no ingest path writes, configuration and queries
 // (fixtures/<name>/scenario.yaml); its expected results are in
 // fixtures/<name>/expected.json and explained in fixtures/<name>/README.md.
 type Scenario struct {
 	Description string          `yaml:"description"`
 	Now         time.Time       `yaml:"now"`
 	Config      metrics.Config  `yaml:"config"`
+	Inputs      Inputs          `yaml:"inputs"`
 	Tables      Rows            `yaml:"tables"`
 	Queries     []ScenarioQuery `yaml:"queries"`
 }
@@ -79,6 +81,7 @@ func runScenario(t *testing.T, dir string) {
 	}
 	db := chtest.New(t)
 	load(t, db, sc.Tables)
+	ingestInputs(t, db, sc.Inputs)
 	e, err := metrics.New(db, sc.Config, nil)
 	if err != nil {
 		t.Fatal(err)
