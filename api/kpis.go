@@ -394,7 +394,7 @@ type dataVersion struct {
 
 // kpiTables are the tables KPIs and scorecards read (and their _local
 // shards in a cluster).
-var kpiTables = []string{"findings", "finding_events", "assets", "scan_runs", "kev", "epss", "tickets",
+var kpiTables = []string{"findings", "finding_events", "finding_intervals", "assets", "scan_runs", "kev", "epss", "tickets",
 	"ticket_transitions", "worklogs", "alerts", "ingest_state"}
 
 func (d *dataVersion) get(ctx context.Context) (string, error) {

@@ -244,6 +244,10 @@ func generate(t *testing.T, db *queries.DB, n int) generated {
 		insert("finding_events", queries.SQL("ingest/finding_events.columns"), erows)
 		g.events += len(erows)
 	}
+	// Events inserted directly: derive finding_intervals as a bulk load does.
+	if _, err := ingest.NewStore(db, nil).RebuildIntervals(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return g
 }
 

@@ -407,6 +407,7 @@ func (s *Store) applyAsset(ctx context.Context, m scanMeta, asset string, sp *sp
 				// Unknown weakness in an older report: it existed then and
 				// the next newer complete scan no longer reported it.
 				sum.New++
+				w.isFresh(id)
 				w.event(ev.with(Detected))
 				fix := ev.with(Fixed)
 				fix.at = t.nextAfter
@@ -428,6 +429,7 @@ func (s *Store) applyAsset(ctx context.Context, m scanMeta, asset string, sp *sp
 		switch {
 		case !known:
 			sum.New++
+			w.isFresh(id)
 			w.event(ev.with(Detected))
 		case p.State == "fixed":
 			sum.Reopened++
@@ -579,12 +581,18 @@ func (r findingRow) keep(p prior, at time.Time) findingRow {
 // (columnar: a row is copied into the batch's columns as it is appended, not
 // held as boxed values), sending each batch every batchRows rows.
 type writer struct {
-	s        *Store
-	ctx      context.Context
-	events   *batch
-	findings *batch
-	err      error
-	slot     bool
+	s         *Store
+	ctx       context.Context
+	events    *batch
+	findings  *batch
+	intervals *batch
+	err       error
+	slot      bool
+	// fresh holds the events of findings declared new (isFresh): their
+	// finding_intervals rows are built from these; touched are the other
+	// findings given events, whose rows are recomputed from the table.
+	fresh   map[uuid.UUID]*IntervalFinding
+	touched map[uuid.UUID]struct{}
 }
 
 const batchRows = 100_000
@@ -598,8 +606,11 @@ func newWriter(s *Store, ctx context.Context) (*writer, error) {
 		return nil, ctx.Err()
 	}
 	return &writer{s: s, ctx: ctx, slot: true,
-		events:   &batch{s: s, table: "finding_events", columns: queries.SQL("ingest/finding_events.columns")},
-		findings: &batch{s: s, table: "findings", columns: queries.SQL("ingest/findings.columns")}}, nil
+		events:    &batch{s: s, table: "finding_events", columns: queries.SQL("ingest/finding_events.columns")},
+		findings:  &batch{s: s, table: "findings", columns: queries.SQL("ingest/findings.columns")},
+		intervals: &batch{s: s, table: "finding_intervals", columns: intervalColumns},
+		fresh:     map[uuid.UUID]*IntervalFinding{},
+		touched:   map[uuid.UUID]struct{}{}}, nil
 }
 
 // close releases unsent batches and the writer slot; it is safe to call
@@ -607,13 +618,28 @@ func newWriter(s *Store, ctx context.Context) (*writer, error) {
 func (w *writer) close() {
 	w.findings.abort()
 	w.events.abort()
+	w.intervals.abort()
 	if w.slot {
 		<-w.s.writers
 		w.slot = false
 	}
 }
 
+// isFresh declares that the finding id has no stored event: the events
+// this writer gets for it are its whole history.
+func (w *writer) isFresh(id uuid.UUID) {
+	if _, ok := w.fresh[id]; !ok {
+		w.fresh[id] = &IntervalFinding{ID: id}
+	}
+}
+
 func (w *writer) event(e event) {
+	if f, ok := w.fresh[e.id]; ok {
+		f.Asset, f.Scanner, f.Kind = e.asset, e.scanner, string(e.kind)
+		f.Events = append(f.Events, intervalEvent(e))
+	} else {
+		w.touched[e.id] = struct{}{}
+	}
 	status := string(e.status)
 	if status == "" {
 		status = "none"
@@ -662,7 +688,8 @@ func (w *writer) append(b *batch, row ...any) {
 }
 
 // flush sends what is buffered; findings first, so a finding row exists
-// for every event once the events are visible.
+// for every event once the events are visible, then the finding_intervals
+// rows the new events change.
 func (w *writer) flush() error {
 	if w.err == nil {
 		w.err = w.findings.send()
@@ -670,8 +697,12 @@ func (w *writer) flush() error {
 	if w.err == nil {
 		w.err = w.events.send()
 	}
+	if w.err == nil {
+		w.err = w.writeIntervals()
+	}
 	w.findings.abort()
 	w.events.abort()
+	w.intervals.abort()
 	return w.err
 }
 

@@ -94,6 +94,9 @@ func (s *Store) ApplyTracked(ctx context.Context, source string, items []Tracked
 			it := items[i]
 			id := FindingID(it.Asset, it.Scanner, it.Kind, it.Key)
 			row, evs := trackedRows(source, id, it)
+			if _, known := prev[id]; !known {
+				w.isFresh(id)
+			}
 			for _, e := range evs {
 				w.event(e)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/metrics"
 	"github.com/secmetrics/secmetrics/queries"
 	"github.com/secmetrics/secmetrics/queries/chtest"
@@ -92,6 +93,11 @@ func generate(b *testing.B, db *queries.DB, n int) {
 		b.Fatal(err)
 	}
 	b.Logf("generated %d findings (%d events), %d alerts, %d tickets in %s", n, events, n/5, max(n/50, 10), time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if _, err := ingest.NewStore(db, nil).RebuildIntervals(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("finding_intervals rebuilt from the events in %s", time.Since(start).Round(time.Millisecond))
 }
 
 // BenchmarkScorecard measures the full QBR scorecard (every KPI, current and

@@ -108,7 +108,7 @@ func (d Definition) measureNames() []string {
 
 var (
 	vulnSources = []string{"findings", "inventory"}
-	vulnTables  = []string{"finding_events", "assets", "findings", "kev"}
+	vulnTables  = []string{"finding_intervals", "assets", "findings", "kev"}
 	allDims     = GroupBys
 	// Alerts and tickets carry their own team and severity; tier and
 	// business unit come from their asset.
@@ -200,7 +200,7 @@ var catalog = []Definition{
 			{Name: "epss_sum", Unit: Score, Kind: Total, Direction: LowerIsBetter, Doc: "sum of EPSS"},
 			{Name: "p_any_30d", Unit: Probability, Kind: Total, Direction: LowerIsBetter, Doc: "1 − ∏(1 − epss)"},
 		},
-		Sources: []string{"findings", "inventory", "kev", "epss"}, Tables: []string{"finding_events", "findings", "assets", "kev", "epss"},
+		Sources: []string{"findings", "inventory", "kev", "epss"}, Tables: []string{"finding_intervals", "findings", "assets", "kev", "epss"},
 		SQL: "kpi/exploitable_backlog.sql", GroupBys: allDims,
 	},
 	{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -82,10 +83,13 @@ type computed struct {
 	provisional bool
 }
 
+// computeParallel bounds how many KPI statements of one request run at
+// once: the shared vulnerability pass and the small statements overlap.
+const computeParallel = 3
+
 // compute runs the SQL of defs for the periods of pl, sharing passes where
-// KPIs share one.
+// KPIs share one; the statements run concurrently (computeParallel).
 func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupBy string, f Filter, s Scope) (map[string]computed, error) {
-	out := map[string]computed{}
 	want := map[string]bool{}
 	for _, d := range defs {
 		want[d.Name] = true
@@ -96,43 +100,88 @@ func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupB
 		}
 		return ""
 	}
-	for _, k := range vulnKPIs {
-		if !want[k] {
-			continue
-		}
-		d, _ := Lookup(k)
-		start := time.Now()
-		ts, err := e.vulnPass(ctx, pl, gb(d), f, s)
-		if err != nil {
-			return nil, err
-		}
-		e.log.Debug("kpi computed", "kpi", "vulnerability pass", "periods", len(pl.periods), "duration", time.Since(start))
-		for _, k := range vulnKPIs {
-			if want[k] {
-				out[k] = ts[k]
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		out      = map[string]computed{}
+		firstErr error
+		slots    = make(chan struct{}, computeParallel)
+	)
+	run := func(fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
-		}
-		break
+			defer func() { <-slots }()
+			if err := fn(); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
 	}
-	if c, ok := out["reopen_rate"]; ok {
-		c.provisional = e.Now().Before(pl.periods[pl.cur].To.Add(reopenWindow))
-		out["reopen_rate"] = c
+	vuln := slices.IndexFunc(vulnKPIs, func(k string) bool { return want[k] })
+	if vuln >= 0 {
+		d, _ := Lookup(vulnKPIs[vuln])
+		run(func() error {
+			start := time.Now()
+			ts, err := e.vulnPass(ctx, pl, gb(d), f, s)
+			if err != nil {
+				return err
+			}
+			e.log.Debug("kpi computed", "kpi", "vulnerability pass", "periods", len(pl.periods), "duration", time.Since(start))
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range vulnKPIs {
+				if want[k] {
+					out[k] = ts[k]
+				}
+			}
+			return nil
+		})
 	}
 	for _, d := range defs {
-		if _, done := out[d.Name]; done {
+		if slices.Contains(vulnKPIs, d.Name) {
 			continue
 		}
 		fn, ok := e.runners()[d.Name]
 		if !ok {
+			cancel()
+			wg.Wait()
 			return nil, fmt.Errorf("metrics: no implementation for %s", d.ID)
 		}
-		start := time.Now()
-		c, err := fn(ctx, d, pl, gb(d), f, s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d.ID, err)
-		}
-		e.log.Debug("kpi computed", "kpi", d.ID, "periods", len(pl.periods), "duration", time.Since(start))
-		out[d.Name] = c
+		run(func() error {
+			start := time.Now()
+			c, err := fn(ctx, d, pl, gb(d), f, s)
+			if err != nil {
+				return fmt.Errorf("%s: %w", d.ID, err)
+			}
+			e.log.Debug("kpi computed", "kpi", d.ID, "periods", len(pl.periods), "duration", time.Since(start))
+			mu.Lock()
+			out[d.Name] = c
+			mu.Unlock()
+			return nil
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c, ok := out["reopen_rate"]; ok {
+		c.provisional = e.Now().Before(pl.periods[pl.cur].To.Add(reopenWindow))
+		out["reopen_rate"] = c
 	}
 	return out, nil
 }

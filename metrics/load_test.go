@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/queries"
 )
 
@@ -86,6 +88,13 @@ func load(t testing.TB, db *queries.DB, rows Rows) {
 		}
 		if err := b.Send(); err != nil {
 			t.Fatalf("load %s: %v", tb, err)
+		}
+	}
+	if len(rows["finding_events"]) > 0 {
+		// Events inserted directly: derive finding_intervals as a bulk
+		// load does.
+		if _, err := ingest.NewStore(db, slog.New(slog.DiscardHandler)).RebuildIntervals(ctx); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

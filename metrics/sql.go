@@ -99,17 +99,21 @@ func (e *Engine) statesSQL(name string, n int, group, prefilter string, list boo
 func periodArgs(ps []Period) []any {
 	froms := make([]time.Time, len(ps))
 	tos := make([]time.Time, len(ps))
-	var maxTo time.Time
+	var minTo, maxTo time.Time
 	for i, p := range ps {
 		froms[i], tos[i] = p.From.UTC(), p.To.UTC()
 		if p.To.After(maxTo) {
 			maxTo = p.To
 		}
+		if minTo.IsZero() || p.To.Before(minTo) {
+			minTo = p.To
+		}
 	}
 	return []any{
 		clickhouse.Named("froms", froms),
 		clickhouse.Named("tos", tos),
-		clickhouse.Named("horizon", maxTo.UTC().Add(reopenWindow)),
+		clickhouse.Named("to_min", minTo.UTC()),
+		clickhouse.Named("to_max", maxTo.UTC()),
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 
 func (e *env) ingest(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: secmetrics ingest inventory|scan|kev|epss ...")
+		return errors.New("usage: secmetrics ingest inventory|scan|kev|epss|github|jira|alerts|rebuild-intervals ...")
 	}
 	switch args[0] {
 	case "inventory":
@@ -29,6 +29,21 @@ func (e *env) ingest(args []string) error {
 		return e.ingestJira(args[1:])
 	case "alerts":
 		return e.ingestAlerts(args[1:])
+	case "rebuild-intervals":
+		if len(args) != 1 {
+			return errors.New("usage: secmetrics ingest rebuild-intervals")
+		}
+		d, err := e.open()
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		n, err := e.store(d).RebuildIntervals(e.ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "finding_intervals rebuilt: %d findings\n", n)
+		return nil
 	case "github":
 		if len(args) != 1 {
 			return errors.New("usage: secmetrics ingest github")

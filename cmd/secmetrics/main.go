@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/secmetrics/secmetrics/ingest"
 	"github.com/secmetrics/secmetrics/queries"
 )
 
@@ -185,6 +186,12 @@ func (e *env) open() (*database, error) {
 	if err := db.Migrate(e.ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if n, err := ingest.NewStore(db, e.log).EnsureIntervals(e.ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	} else if n > 0 {
+		e.log.Info("finding_intervals built from the event history", "findings", n)
 	}
 	return d, nil
 }

@@ -3,29 +3,26 @@
 -- docs/metrics.md, "As-of rules") that every vulnerability KPI and list
 -- aggregates. It is a fragment, included by the kpi/*.sql files that say so.
 --
--- One row per (finding, period) for the periods [@froms[pi], @tos[pi]):
--- finding_events is read once and grouped by finding; for every period the
--- aggregation keeps the few values the rules need (-If aggregates with the
--- period's bounds, one array element per period, written out by the
--- template loop over P), and the rows per period come from arrayJoin over
--- those arrays. Latest-event values use the key k = event_time · 8 +
--- event type, so ties at one instant go by event type. Only events with
--- event_time < end count, except the reopen look-ahead (60 days after a
--- fix, up to @horizon). Identical duplicate events (before merges) change
--- no state and fix events are counted distinct.
+-- One row per (finding_intervals row, period [@froms[pi], @tos[pi])) for
+-- the row in force at the period end T: valid_from < T <= valid_to, so the
+-- row holds the state after every event before T (ingest.BuildIntervals
+-- computes it from finding_events; queries/schema/0005 describes the
+-- columns). A row ingest replaced and ClickHouse has not merged away yet
+-- (it has a -1 copy) is collapsed here, for the few findings that have
+-- one, so each output row stands for one finding and period.
 --
 -- Rules, per finding and period end T:
---   first_seen   earliest `detected` event before T (1970 = not seen: dropped)
+--   first_seen   first detection (a row exists only after one)
 --   lc_last      latest of detected(1)/fixed(2)/reopened(3) before T,
 --                ties by event type; open when 1 or 3, fixed when 2
---   sev_end      severity of the latest event before T (Enum8 code)
+--   sev_end      severity of the latest event before T (code)
 --   status_end   status of the latest event before T; risk_accepted (2)
 --                whose status_until (1970 = none) is <= T counts as none (0).
 --                false_positive (1) and duplicate (3) rows are dropped here.
---   fixed_in     a fix event in [F, T); fix_time/sev_fix are the last one's
+--   fixed_in     a fix in [F, T); fix_time/sev_fix are the last one's
 --                (sev_fix = sev_end when none)
 --   fix_events   distinct fix times in [F, T); fix_reopened: how many of
---                them a reopen follows within 60 days (5,184,000 s)
+--                them a reopen follows within 60 days (whenever it came)
 --   team, business_unit, tier
 --                the asset's row with the greatest valid_from < T
 --                (no row or empty team: team "unowned", tier 0)
@@ -34,19 +31,20 @@
 --                < fix time), or the report's own kev flag
 --   due_end/due_fix  due dates (SLA policy, metrics.DueSQL) as of T / the fix
 --
--- Parameters: froms, tos Array(DateTime) (same length), horizon DateTime
--- (max(tos) + 60 days), scope, f_teams, f_bus, f_sources, f_assets
--- Array(String), f_tiers Array(UInt8), and the SLA parameters of
--- metrics.SLAPolicy.DueArgs. Template fields: Group (a Go-allowlisted
--- expression over team, business_unit, tier, scanner, asset), DueEnd,
--- DueFix (metrics.DueSQL), Prefilter (an extra condition on finding_id),
--- Assets (kpi/asset_history.sql), Restart (restart_sla_on_reopen: only then
--- are the latest reopens before T and before the fix looked up), P (the
--- period indexes 0 … n − 1) and the functions to/from (period i's bound).
--- Output: finding_id, pi, T, F, asset, kind, scanner, team, business_unit,
--- tier, g, first_seen, lc_last, lc_time, is_open, sev_end, status_end,
--- fixed_in, fix_time, sev_fix, fix_events, fix_reopened, kev_end, due_end,
--- due_fix.
+-- Parameters: froms, tos Array(DateTime) (same length), to_min, to_max
+-- DateTime (their least and greatest end), scope, f_teams, f_bus,
+-- f_sources, f_assets Array(String), f_tiers Array(UInt8), and the SLA
+-- parameters of metrics.SLAPolicy.DueArgs. Template fields: Group (a
+-- Go-allowlisted expression over team, business_unit, tier, scanner,
+-- asset), DueEnd, DueFix (metrics.DueSQL), Prefilter (an extra condition
+-- on finding_id), Assets (kpi/asset_history.sql), Restart
+-- (restart_sla_on_reopen: the latest reopen before T, resp. before the
+-- fix, starts the clock), P (the period indexes 0 … n − 1) and the
+-- functions to/from (period i's bound).
+-- Output: finding_id, pi, T, F, asset, kind, scanner, team,
+-- business_unit, tier, g, first_seen, lc_last, lc_time, is_open, sev_end,
+-- status_end, fixed_in, fix_time, sev_fix, fix_events, fix_reopened,
+-- kev_end, due_end, due_fix.
 SELECT
     finding_id, pi, T, F, asset, kind, scanner, team, business_unit, tier, {{.Group}} AS g,
     first_seen, lc_last, lc_time, is_open, sev_end, status_end,
@@ -59,28 +57,23 @@ FROM
     FROM
     (
         SELECT
-            finding_id, asset, kind, scanner, kev_due,
-            arrayJoin(arrayEnumerate(lc_k)) AS pi,
-            CAST(@tos AS Array(DateTime))[pi] AS T,
-            CAST(@froms AS Array(DateTime))[pi] AS F,
-            if(detected_at < T, detected_at, toDateTime(0)) AS first_seen,
-            lc_k[pi] AS lck,
-            toUInt8(lck % 8) AS lc_last,
-            toDateTime(intDiv(lck, 8), 'UTC') AS lc_time,
-            lc_last IN (1, 3) AS is_open,
-            toUInt8(intDiv(last_ss[pi], 4)) AS sev_end,
-            toUInt8(last_ss[pi] % 4) AS status_raw,
-            if(status_raw = 2 AND last_until[pi] > toDateTime(0) AND last_until[pi] <= T, toUInt8(0), status_raw) AS status_end,
-            fix_k[pi] AS fk,
-            fk > 0 AS fixed_in,
-            toDateTime(intDiv(fk, 8), 'UTC') AS fix_time,
-            if(fixed_in, toUInt8(fk % 8), sev_end) AS sev_fix,
-            toUInt64(fix_n[pi]) AS fix_events,
-            toUInt64(reopened_n[pi]) AS fix_reopened,
+            finding_id, asset, kind, scanner, kev_due, pi, T, F, first_seen,
+            lc AS lc_last,
+            lc_time,
+            lc IN (1, 3) AS is_open,
+            severity AS sev_end,
+            if(status = 2 AND status_until > toDateTime(0) AND status_until <= T, toUInt8(0), status) AS status_end,
+            -- every fix of the row is before T: those from F on are in the period
+            toUInt64(arrayCount(f -> f >= F, fix_times)) AS fix_events,
+            fix_events > 0 AS fixed_in,
+            length(fix_times) AS nfix,
+            if(fixed_in, fix_times[nfix], toDateTime(0)) AS fix_time,
+            if(fixed_in, fix_sevs[nfix], sev_end) AS sev_fix,
+            toUInt64(arraySum(arrayMap((f, r) -> f >= F AND r = 1, fix_times, fix_reopened))) AS fix_reopened,
             in_kev = 1 AND kev_from < T AS kev_end,
             in_kev = 1 AND kev_from < fix_time AS kev_fix,
-            {{if .Restart}}reopen_k[pi]{{else}}toDateTime(0){{end}} AS reopen_end,
-            {{if .Restart}}ro[arrayCount(r -> r < fix_time, ro)]{{else}}toDateTime(0){{end}} AS reopen_fix,
+            {{if .Restart}}last_reopen{{else}}toDateTime(0){{end}} AS reopen_end,
+            {{if .Restart}}if(fixed_in, fix_reopens[nfix], toDateTime(0)){{else}}toDateTime(0){{end}} AS reopen_fix,
             if(a_team[pi] = '', 'unowned', a_team[pi]) AS team,
             a_bu[pi] AS business_unit,
             a_tier[pi] AS tier,
@@ -90,39 +83,40 @@ FROM
             SELECT *
             FROM
             (
+                -- The row in force at each period end T (valid_from < T <=
+                -- valid_to), one per (row, period). Rows replaced by ingest
+                -- still unmerged (a -1 copy exists) are collapsed first, so
+                -- every row here counts once.
                 SELECT
-                    finding_id,
-                    any(asset) AS asset,
-                    any(kind) AS kind,
-                    any(scanner) AS scanner,
-                    minIf(event_time, et = 1) AS detected_at,
-                    -- per period: the latest lifecycle event (k), the severity · 4 +
-                    -- status and the status_until of the latest event, the last fix
-                    -- in [F, T) as fix time · 8 + severity, and the distinct fixes
-                    -- in [F, T)
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(k, et <= 3 AND event_time < {{to $i}}){{end}}] AS lc_k,
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}argMaxIf(sev * 4 + st, k, event_time < {{to $i}}){{end}}] AS last_ss,
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}argMaxIf(status_until, k, event_time < {{to $i}}){{end}}] AS last_until,
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(toUInt64(event_time) * 8 + sev, et = 2 AND event_time >= {{from $i}} AND event_time < {{to $i}}){{end}}] AS fix_k,
-                    -- distinct fix times, the distinct fixes in [F, T), and the fixes
-                    -- followed by a reopen within 60 days (whatever the period)
-                    arrayDistinct(arraySort(groupArrayIf(event_time, et = 2))) AS fx,
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}arrayCount(f -> f >= {{from $i}} AND f < {{to $i}}, fx){{end}}] AS fix_n,
-                    arrayDistinct(arraySort(groupArrayIf(event_time, et = 3))) AS ro,
-                    arrayFilter(f -> arrayExists(r -> r > f AND r <= f + 5184000, ro), fx) AS fx_reopened,
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}arrayCount(f -> f >= {{from $i}} AND f < {{to $i}}, fx_reopened){{end}}] AS reopened_n{{if .Restart}},
-                    [{{range $i, $_ := .P}}{{if $i}}, {{end}}maxIf(event_time, et = 3 AND event_time < {{to $i}}){{end}}] AS reopen_k{{end}}
+                    finding_id, asset, kind, scanner, first_seen, lc, lc_time, severity, status, status_until,
+                    last_reopen, fix_times, fix_sevs, fix_reopens, fix_reopened,
+                    arrayJoin(pis) AS pi,
+                    CAST(@tos AS Array(DateTime))[pi] AS T,
+                    CAST(@froms AS Array(DateTime))[pi] AS F
                 FROM
                 (
-                    SELECT finding_id, event_time, toUInt8(event_type) AS et, toUInt8(severity) AS sev, toUInt8(status) AS st,
-                        status_until, asset, kind, scanner, toUInt64(event_time) * 8 + et AS k
-                    FROM finding_events
-                    WHERE event_time < @horizon
-                      AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
-                      AND (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
-                      {{.Prefilter}}
+                    -- (The periods are chosen inside each branch and without a
+                    -- lambda: 18.16 loses a lambda's columns through UNION ALL.)
+                    SELECT finding_id, asset, kind, scanner, first_seen, lc, lc_time, severity, status,
+                        status_until, last_reopen, fix_times, fix_sevs, fix_reopens, fix_reopened, {{template "pis" .}}
+                    FROM finding_intervals
+                    WHERE valid_from < @to_max AND valid_to >= @to_min
+                      AND finding_id NOT IN (SELECT finding_id FROM finding_intervals WHERE sign < 0)
+                      {{template "filters" .}}
+                    UNION ALL
+                    SELECT finding_id, c_asset AS asset, c_kind AS kind, c_scanner AS scanner, c_first_seen AS first_seen, c_lc AS lc, c_lc_time AS lc_time, c_severity AS severity, c_status AS status, c_status_until AS status_until, c_last_reopen AS last_reopen, c_fix_times AS fix_times, c_fix_sevs AS fix_sevs, c_fix_reopens AS fix_reopens, c_fix_reopened AS fix_reopened,
+                        {{template "pis_c" .}}
+                    FROM
+                    (
+                        SELECT finding_id, valid_from, any(valid_to) AS c_valid_to, any(asset) AS c_asset, any(kind) AS c_kind, any(scanner) AS c_scanner, any(first_seen) AS c_first_seen, any(lc) AS c_lc, any(lc_time) AS c_lc_time, any(severity) AS c_severity, any(status) AS c_status, any(status_until) AS c_status_until, any(last_reopen) AS c_last_reopen, any(fix_times) AS c_fix_times, any(fix_sevs) AS c_fix_sevs, any(fix_reopens) AS c_fix_reopens, any(fix_reopened) AS c_fix_reopened
+                        FROM finding_intervals
+                        WHERE valid_from < @to_max AND valid_to >= @to_min
+                          AND finding_id IN (SELECT finding_id FROM finding_intervals WHERE sign < 0)
+                          {{template "filters" .}}
+                        GROUP BY finding_id, valid_from, row_hash
+                        HAVING sum(sign) > 0
+                    )
                 )
-                GROUP BY finding_id
             ) AS fs_l1
             ANY LEFT JOIN
             (
@@ -168,9 +162,13 @@ FROM
         ) AS fs_r2 USING asset
     )
 )
-WHERE first_seen > toDateTime(0)
-  AND status_end NOT IN (1, 3)
+WHERE status_end NOT IN (1, 3)
   AND (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String)), team))
   AND (empty(CAST(@f_teams AS Array(String))) OR has(CAST(@f_teams AS Array(String)), team))
   AND (empty(CAST(@f_bus AS Array(String))) OR has(CAST(@f_bus AS Array(String)), business_unit))
   AND (empty(CAST(@f_tiers AS Array(UInt8))) OR has(CAST(@f_tiers AS Array(UInt8)), tier))
+{{define "filters"}}AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
+                      AND (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
+                      {{.Prefilter}}{{end}}
+{{define "pis"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND valid_to >= {{to $i}}, [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
+{{define "pis_c"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND c_valid_to >= {{to $i}}, [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
