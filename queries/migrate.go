@@ -207,7 +207,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 func (db *DB) exec(ctx context.Context, stmt string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	err := db.conn.Exec(ctx, stmt)
+	// Schema statements are idempotent (IF NOT EXISTS): a broken pooled
+	// connection is retried like any idempotent statement.
+	err := Retry(ctx, func() error { return db.conn.Exec(ctx, stmt) })
 	if IsCode(err, codeTableExists) || IsCode(err, codeDatabaseExists) {
 		return nil // a concurrent migrator created it first
 	}
