@@ -84,7 +84,10 @@ FROM
             FROM
             (
                 -- The row in force at each period end T (valid_from < T <=
-                -- valid_to), one per (row, period). Rows replaced by ingest
+                -- valid_to), one per (row, period), except where no measure
+                -- reads it: fixed before F (no fix in the period, not open)
+                -- and first seen more than 365 days before T (outside the
+                -- survival cohort and not opened in the period). Rows replaced by ingest
                 -- still unmerged (a -1 copy exists) are collapsed first, so
                 -- every row here counts once.
                 SELECT
@@ -170,5 +173,5 @@ WHERE status_end NOT IN (1, 3)
 {{define "filters"}}AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
                       AND (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
                       {{.Prefilter}}{{end}}
-{{define "pis"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND valid_to >= {{to $i}}, [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
-{{define "pis_c"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND c_valid_to >= {{to $i}}, [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
+{{define "pis"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND valid_to >= {{to $i}} AND (lc != 2 OR lc_time >= {{from $i}} OR first_seen >= {{to $i}} - 31536000), [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
+{{define "pis_c"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND c_valid_to >= {{to $i}} AND (c_lc != 2 OR c_lc_time >= {{from $i}} OR c_first_seen >= {{to $i}} - 31536000), [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
