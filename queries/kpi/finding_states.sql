@@ -134,7 +134,8 @@ FROM
                     (
                         SELECT finding_id, arrayJoin(arrayFilter(x -> x != '', arrayPushFront(aliases, cve))) AS cve
                         FROM findings
-                        WHERE cve != '' OR notEmpty(aliases)
+                        WHERE (cve != '' OR notEmpty(aliases))
+                          AND (cve IN (SELECT cve FROM kev) OR hasAny(aliases, (SELECT groupArray(cve) FROM kev)))
                     ) AS fs_l3
                     ANY INNER JOIN
                     (
