@@ -392,7 +392,12 @@ func (s *Store) RebuildIntervals(ctx context.Context) (int, error) {
 	if err := s.db.QueryRow(ctx, "SELECT count() FROM finding_events", nil, &n); err != nil {
 		return 0, fmt.Errorf("count finding events: %w", queries.Clean(err))
 	}
-	if err := s.db.Exec(ctx, "TRUNCATE TABLE finding_intervals"); err != nil {
+	truncate := "TRUNCATE TABLE finding_intervals"
+	if c := s.db.Cluster(); c != "" {
+		// The rows are in the shards' local tables (queries/migrate.go).
+		truncate = "TRUNCATE TABLE finding_intervals_local ON CLUSTER " + c
+	}
+	if err := s.db.Exec(ctx, truncate); err != nil {
 		return 0, fmt.Errorf("empty finding_intervals: %w", queries.Clean(err))
 	}
 	parts := n/eventsPerPart + 1
