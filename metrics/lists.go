@@ -149,7 +149,7 @@ func (e *Engine) ExploitableFindings(ctx context.Context, q ListQuery) ([]Exploi
 	if err != nil {
 		return nil, err
 	}
-	sql, err := e.statesSQL("exploitable_backlog.sql", len(pl.periods), "''", exploitablePrefilter, true)
+	sql, err := e.statesSQL("exploitable_backlog.sql", len(pl.periods), "''", "", true)
 	if err != nil {
 		return nil, err
 	}
