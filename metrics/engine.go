@@ -83,12 +83,16 @@ type computed struct {
 	provisional bool
 }
 
-// computeParallel bounds how many KPI statements of one request run at
-// once: the shared vulnerability pass and the small statements overlap.
+// computeParallel bounds how many KPI statements run at once in one
+// engine, whatever the number of requests: a request alone overlaps the
+// vulnerability pass with the small statements, and under load requests
+// wait for a slot rather than all slowing down together (32 concurrent
+// scorecards with a per-request bound timed out on 2 cores).
 const computeParallel = 3
 
 // compute runs the SQL of defs for the periods of pl, sharing passes where
-// KPIs share one; the statements run concurrently (computeParallel).
+// KPIs share one; the statements run concurrently, within the engine's
+// slots (computeParallel).
 func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupBy string, f Filter, s Scope) (map[string]computed, error) {
 	want := map[string]bool{}
 	for _, d := range defs {
@@ -107,8 +111,11 @@ func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupB
 		wg       sync.WaitGroup
 		out      = map[string]computed{}
 		firstErr error
-		slots    = make(chan struct{}, computeParallel)
+		slots    = e.slots
 	)
+	if slots == nil {
+		slots = make(chan struct{}, computeParallel)
+	}
 	run := func(fn func() error) {
 		wg.Add(1)
 		go func() {

@@ -27,6 +27,10 @@ type Engine struct {
 	// Now is the clock, used for data freshness and for "provisional"
 	// flags; tests replace it.
 	Now func() time.Time
+	// slots bounds the KPI statements running at once across all requests
+	// (computeParallel): one request alone runs its statements side by
+	// side, many requests queue here instead of overloading ClickHouse.
+	slots chan struct{}
 }
 
 // selecter is the part of *queries.DB the engine uses; tests wrap it to
@@ -48,7 +52,7 @@ func New(db *queries.DB, cfg Config, log *slog.Logger) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{db: db, cfg: cfg, loc: loc, log: log, Now: time.Now}, nil
+	return &Engine{db: db, cfg: cfg, loc: loc, log: log, Now: time.Now, slots: make(chan struct{}, computeParallel)}, nil
 }
 
 // Config returns the effective configuration (defaults applied).
