@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -277,12 +278,7 @@ func (s *Store) refreshChunk(ctx context.Context, b *batch, ids []uuid.UUID) err
 			}
 		}
 	}
-	hashes := make([]uint64, 0, len(old))
-	for h := range old {
-		hashes = append(hashes, h)
-	}
-	slices.Sort(hashes)
-	for _, h := range hashes {
+	for _, h := range slices.Sorted(maps.Keys(old)) {
 		o := old[h]
 		sign := int8(-1)
 		if o.w < 0 {
