@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -161,7 +162,9 @@ func problemFor(err error) (Problem, bool) {
 		return newProblem(CodeTooLarge, "body", "the request body exceeds "+itoa(mbe.Limit)+" bytes"), false
 	case errors.Is(err, ingest.ErrNotFound):
 		return newProblem(CodeNotFound, "", errNotFound.Detail), false
-	case errors.Is(err, context.DeadlineExceeded), queries.IsCode(err, chTimeout):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), queries.IsCode(err, chTimeout):
+		// os.ErrDeadlineExceeded: the driver reports the request's deadline
+		// reached while reading from ClickHouse as a network i/o timeout.
 		return newProblem(CodeTimeout, "", "the request took too long; narrow the period or filters"), true
 	case errors.Is(err, clickhouse.ErrAcquireConnTimeout), queries.IsCode(err, chTooManyQueries), queries.IsCode(err, chMemoryLimit):
 		return newProblem(CodeUnavailable, "", busyDetail), true
