@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,14 +25,19 @@ type Selecter interface {
 // Recorder runs statements on a real database and keeps each with its
 // named values bound as literals, so that a test can run the same
 // statements on current ClickHouse (CheckCurrent).
+// It is safe for concurrent use (the metrics engine runs statements side
+// by side); read SQL once the statements are done.
 type Recorder struct {
 	DB  Selecter
 	SQL []string
+	mu  sync.Mutex
 }
 
 // Select records the bound statement and runs it on r.DB.
 func (r *Recorder) Select(ctx context.Context, dest any, query string, args ...any) error {
+	r.mu.Lock()
 	r.SQL = append(r.SQL, Bind(query, args))
+	r.mu.Unlock()
 	return r.DB.Select(ctx, dest, query, args...)
 }
 
