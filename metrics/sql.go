@@ -40,7 +40,7 @@ func groupExpr(rows, groupBy string, d Definition) string {
 
 // tmplData fills the template fields of the kpi/*.sql files.
 type tmplData struct {
-	Group, DueEnd, DueFix, Prefilter, States, Assets, Rows, Scope string
+	Group, DueEnd, DueFix, States, Assets, Rows, Scope string
 	// List selects a statement's drill-down form (one row per item).
 	List bool
 	// Restart is SLAPolicy.RestartOnReopen.
@@ -74,7 +74,7 @@ func render(name string, d tmplData) (string, error) {
 
 // statesSQL renders a vulnerability statement over kpi/finding_states.sql
 // for n periods.
-func (e *Engine) statesSQL(name string, n int, group, prefilter string, list bool) (string, error) {
+func (e *Engine) statesSQL(name string, n int, group string, list bool) (string, error) {
 	p := make([]int, n)
 	for i := range p {
 		p[i] = i
@@ -85,9 +85,8 @@ func (e *Engine) statesSQL(name string, n int, group, prefilter string, list boo
 			Tier: "tier", KEV: "kev_end", KEVDue: "kev_due"}),
 		DueFix: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_fix", Severity: "sev_fix",
 			Tier: "tier_fix", KEV: "kev_fix", KEVDue: "kev_due"}),
-		Prefilter: prefilter,
-		Restart:   e.cfg.SLA.RestartOnReopen,
-		P:         p,
+		Restart: e.cfg.SLA.RestartOnReopen,
+		P:       p,
 	})
 	if err != nil {
 		return "", err

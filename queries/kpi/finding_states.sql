@@ -36,8 +36,7 @@
 -- f_sources, f_assets Array(String), f_tiers Array(UInt8), and the SLA
 -- parameters of metrics.SLAPolicy.DueArgs. Template fields: Group (a
 -- Go-allowlisted expression over team, business_unit, tier, scanner,
--- asset), DueEnd, DueFix (metrics.DueSQL), Prefilter (an extra condition
--- on finding_id), Assets (kpi/asset_history.sql), Restart
+-- asset), DueEnd, DueFix (metrics.DueSQL), Assets (kpi/asset_history.sql), Restart
 -- (restart_sla_on_reopen: the latest reopen before T, resp. before the
 -- fix, starts the clock), P (the period indexes 0 … n − 1) and the
 -- functions to/from (period i's bound).
@@ -173,6 +172,6 @@ WHERE status_end NOT IN (1, 3)
   AND (empty(CAST(@f_tiers AS Array(UInt8))) OR has(CAST(@f_tiers AS Array(UInt8)), tier))
 {{define "filters"}}AND (empty(CAST(@f_sources AS Array(String))) OR has(CAST(@f_sources AS Array(String)), scanner))
                       AND (empty(CAST(@f_assets AS Array(String))) OR has(CAST(@f_assets AS Array(String)), asset))
-                      {{.Prefilter}}{{end}}
+{{end}}
 {{define "pis"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND valid_to >= {{to $i}} AND (lc != 2 OR lc_time >= {{from $i}} OR first_seen >= {{to $i}} - 31536000), [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
 {{define "pis_c"}}arrayConcat({{range $i, $_ := .P}}{{if $i}}, {{end}}if(valid_from < {{to $i}} AND c_valid_to >= {{to $i}} AND (c_lc != 2 OR c_lc_time >= {{from $i}} OR c_first_seen >= {{to $i}} - 31536000), [toUInt32({{$i}} + 1)], emptyArrayUInt32()){{end}}) AS pis{{end}}
