@@ -48,7 +48,7 @@ func (e *Engine) OverdueFindings(ctx context.Context, q ListQuery) ([]OverdueFin
 	if err != nil {
 		return nil, err
 	}
-	sql, err := e.statesSQL("overdue_findings.sql", len(pl.periods), "''", false)
+	sql, err := e.statesSQL("overdue_findings.sql", len(pl.periods), statesOpts{Group: "''", Open: true})
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (e *Engine) OverdueTeams(ctx context.Context, q ListQuery) ([]TeamOverdue, 
 	if err != nil {
 		return nil, err
 	}
-	sql, err := e.statesSQL("overdue_teams.sql", len(pl.periods), "''", false)
+	sql, err := e.statesSQL("overdue_teams.sql", len(pl.periods), statesOpts{Group: "''", Open: true})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func (e *Engine) ExploitableFindings(ctx context.Context, q ListQuery) ([]Exploi
 	if err != nil {
 		return nil, err
 	}
-	sql, err := e.statesSQL("exploitable_backlog.sql", len(pl.periods), "''", true)
+	sql, err := e.statesSQL("exploitable_backlog.sql", len(pl.periods), statesOpts{Group: "''", List: true, Open: true})
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,10 @@ type tmplData struct {
 	List bool
 	// Restart is SLAPolicy.RestartOnReopen.
 	Restart bool
+	// Open keeps only the findings open at each period end (for the
+	// statements that read nothing else: the exploitable backlog and the
+	// overdue lists), which skips more than half the state rows.
+	Open bool
 	// P holds the period indexes 0 … n − 1 for the per-period loops.
 	P []int
 }
@@ -72,26 +76,37 @@ func render(name string, d tmplData) (string, error) {
 	return b.String(), nil
 }
 
+// statesOpts selects what a statement over kpi/finding_states.sql needs.
+type statesOpts struct {
+	// Group is the allowlisted group expression (groupExpr), "''" for none.
+	Group string
+	// List selects the statement's drill-down form.
+	List bool
+	// Open: the statement reads only findings open at the period end.
+	Open bool
+}
+
 // statesSQL renders a vulnerability statement over kpi/finding_states.sql
 // for n periods.
-func (e *Engine) statesSQL(name string, n int, group string, list bool) (string, error) {
+func (e *Engine) statesSQL(name string, n int, o statesOpts) (string, error) {
 	p := make([]int, n)
 	for i := range p {
 		p[i] = i
 	}
 	states, err := render("finding_states.sql", tmplData{
-		Group: group,
+		Group: o.Group,
 		DueEnd: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_end", Severity: "sev_end",
 			Tier: "tier", KEV: "kev_end", KEVDue: "kev_due"}),
 		DueFix: DueSQL(DueColumns{FirstSeen: "first_seen", LastReopen: "reopen_fix", Severity: "sev_fix",
 			Tier: "tier_fix", KEV: "kev_fix", KEVDue: "kev_due"}),
 		Restart: e.cfg.SLA.RestartOnReopen,
 		P:       p,
+		Open:    o.Open,
 	})
 	if err != nil {
 		return "", err
 	}
-	return render(name, tmplData{States: states, List: list})
+	return render(name, tmplData{States: states, List: o.List})
 }
 
 // periodArgs binds the periods (1-based pi in SQL is index+1 here).

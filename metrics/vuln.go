@@ -48,7 +48,7 @@ const (
 // the result of every KPI of vulnKPIs.
 func (e *Engine) vulnPass(ctx context.Context, pl plan, groupBy string, f Filter, s Scope) (map[string]computed, error) {
 	d, _ := Lookup("vuln_mttr")
-	sql, err := e.statesSQL("vuln_findings.sql", len(pl.periods), groupExpr("findings", groupBy, d), false)
+	sql, err := e.statesSQL("vuln_findings.sql", len(pl.periods), statesOpts{Group: groupExpr("findings", groupBy, d)})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,8 @@
 -- status none (risk_accepted excluded), with a due date (SLA policy, as of
 -- T) before T. Most overdue first.
 -- Units: days_overdue = (T − due) ÷ 86,400. Parameters: those of
--- finding_states plus f_sevs, limit. Template: States.
+-- finding_states plus f_sevs, limit. Template: States, with
+-- Open (only open rows).
 -- Output: finding_id, asset, team, tier, severity, source (scanner),
 -- first_seen, due, days_overdue, kev.
 SELECT toString(finding_id) AS finding_id, asset, team, tier,
