@@ -35,10 +35,10 @@ func (e *Engine) Compute(ctx context.Context, q Query) (Result, error) {
 }
 
 // Scorecard computes every KPI of the catalog for q.Period and its previous
-// period, in as few queries as the sources allow: one pass over
-// finding_events for mttr, survival, SLA, backlog, reopen and secrets of
-// both periods, one for the exploitable backlog, and one per alert, ticket
-// and coverage KPI.
+// period (and q.Trend trend periods), in as few queries as the sources
+// allow: one pass over finding_events for mttr, survival, SLA, backlog,
+// reopen and secrets of all the periods, one for the exploitable backlog,
+// and one per alert, ticket and coverage KPI.
 func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, error) {
 	defs := Catalog()
 	if _, err := e.check(defs[0].ID, q.Period, "", q.Filter); err != nil {
@@ -47,7 +47,10 @@ func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, er
 	if q.GroupBy != "" && !slices.Contains(GroupBys, q.GroupBy) {
 		return Scorecard{}, inputErr("group_by", quote(q.GroupBy)+" is not one of "+quoteList(GroupBys))
 	}
-	pl := newPlan(q.Period, true, 0)
+	if q.Trend < 0 || q.Trend > 120 {
+		return Scorecard{}, inputErr("trend", fmt.Sprintf("%d: want 0–120 periods", q.Trend))
+	}
+	pl := newPlan(q.Period, true, q.Trend)
 	out, err := e.compute(ctx, defs, pl, q.GroupBy, q.Filter, q.Scope)
 	if err != nil {
 		return Scorecard{}, err
@@ -62,7 +65,7 @@ func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, er
 		if gb != "" && !slices.Contains(d.GroupBys, gb) {
 			gb = "" // a dimension the KPI lacks: reported ungrouped
 		}
-		r := e.finish(d, Query{KPI: d.ID, Period: q.Period, Compare: true, GroupBy: gb, Filter: q.Filter, Scope: q.Scope}, pl, out[d.Name])
+		r := e.finish(d, Query{KPI: d.ID, Period: q.Period, Compare: true, Trend: q.Trend, GroupBy: gb, Filter: q.Filter, Scope: q.Scope}, pl, out[d.Name])
 		for _, dim := range q.Filter.dimensions() {
 			if !slices.Contains(d.GroupBys, dim) {
 				r.UnappliedFilters = append(r.UnappliedFilters, dim)

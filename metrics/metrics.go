@@ -227,6 +227,10 @@ type ScorecardQuery struct {
 	GroupBy string
 	Filter  Filter
 	Scope   Scope
+	// Trend, when > 0, adds every KPI's values of the Trend periods ending
+	// with Period, as Query.Trend does, computed in the scorecard's shared
+	// passes (one over finding_events for all six vulnerability KPIs).
+	Trend int
 }
 
 // Scorecard is every KPI for a period, each compared with the previous
