@@ -58,10 +58,11 @@ func BenchmarkWorkbook100k(b *testing.B) {
 		resetPeak(b)
 		var heap uint64
 		stop := sampleHeap(&heap)
-		// What Workbook does, timed in its two halves: the queries, then the
-		// file.
+		// What Workbook does, timed in its two halves: the KPI queries, then
+		// the file (with the drill-down lists, read as their sheets are
+		// written).
 		start := time.Now()
-		data, err := r.collect(context.Background(), p, metrics.Scope{}, metrics.Filter{}, listLimit)
+		data, err := r.collect(context.Background(), p, metrics.Scope{}, metrics.Filter{}, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -81,11 +82,11 @@ func BenchmarkWorkbook100k(b *testing.B) {
 		hwm := peakRSS(b)
 		st, _ := os.Stat(path)
 		b.ReportMetric(elapsed.Seconds(), "s/workbook")
-		b.ReportMetric(queried.Seconds(), "s-queries")
+		b.ReportMetric(queried.Seconds(), "s-kpi-queries")
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
 		b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
 		b.ReportMetric(float64(st.Size())/(1<<20), "file-MB")
-		b.Logf("%d-row sheet: %.2f s (queries %.2f s, writing %.2f s), peak RSS %.0f MB, peak Go heap %.0f MB, file %.1f MB (%d CPUs)",
+		b.Logf("%d-row sheet: %.2f s (KPI queries %.2f s, lists and writing %.2f s), peak RSS %.0f MB, peak Go heap %.0f MB, file %.1f MB (%d CPUs)",
 			rows, elapsed.Seconds(), queried.Seconds(), (elapsed - queried).Seconds(), float64(hwm)/(1<<20), float64(heap)/(1<<20), float64(st.Size())/(1<<20), runtime.NumCPU())
 		if elapsed > 10*time.Second || hwm > 300<<20 {
 			b.Errorf("over the goal of 10 s and 300 MB")

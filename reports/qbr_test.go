@@ -9,6 +9,13 @@ func TestQBR(t *testing.T) {
 	fx := newFixture(t)
 	var book []byte
 	t.Run("Workbook", func(t *testing.T) { book = testWorkbook(t, fx) })
+	t.Run("WorkbookOverdue", func(t *testing.T) {
+		if book == nil {
+			t.Skip("no workbook")
+		}
+		testWorkbookOverdue(t, fx, book)
+	})
+	t.Run("CollectResults", func(t *testing.T) { testCollectResults(t, fx) })
 	t.Run("WorkbookLibreOffice", func(t *testing.T) {
 		if book == nil {
 			t.Skip("no workbook")

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/secmetrics/secmetrics/metrics"
@@ -149,15 +148,19 @@ type qbr struct {
 	Fresh    []metrics.Freshness
 	Stale    bool
 
+	// The drill-down lists, read by collect for the dashboard only.
 	Overdue     []metrics.OverdueFinding
 	Uncovered   []metrics.UncoveredAsset
 	Rules       []metrics.RuleStat
 	Exploitable []metrics.ExploitableFinding
 }
 
-// collect reads everything a QBR shows: one Compute with trend and
-// comparison per KPI, the scorecard by team, coverage by tier and the four
-// drill-down lists (limit rows each). A zero period means DefaultPeriod.
+// collect reads everything a QBR shows: every KPI with trend and
+// comparison, the scorecard by team, coverage by tier and, when limit > 0,
+// the four drill-down lists (limit rows each; the workbook reads its lists
+// one at a time while it writes them instead, see writeWorkbook). A zero
+// period means DefaultPeriod. It returns a *metrics.InputError for a bad
+// period or filter, as Compute would for any KPI.
 func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.Scope, f metrics.Filter, limit int) (*qbr, error) {
 	if p.From.IsZero() && p.To.IsZero() {
 		var err error
@@ -166,25 +169,22 @@ func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.S
 		}
 	}
 	q := &qbr{Period: p, Previous: p.Previous(), Scope: scope, Filter: f, Generated: r.now()}
-	// The KPIs are independent queries: a few at a time, kept in catalog
-	// order.
-	defs := metrics.Catalog()
-	q.Results = make([]metrics.Result, len(defs))
-	g, gctx := errgroup(ctx, queryParallelism)
-	for i, d := range defs {
-		g.Go(func() error {
-			res, err := r.e.Compute(gctx, metrics.Query{KPI: d.ID, Period: p, Compare: true, Trend: TrendPeriods, Filter: f, Scope: scope})
-			if err != nil {
-				return fmt.Errorf("%s: %w", d.ID, err)
-			}
-			q.Results[i] = res
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	// One scorecard with the trend, not one Compute per KPI: the six
+	// vulnerability KPIs share one pass over finding_events there, where
+	// six Computes ran that pass (and decoded its survival arrays, about
+	// 100 MB over 1M findings) six times, three at once.
+	sc, err := r.e.Scorecard(ctx, metrics.ScorecardQuery{Period: p, Trend: TrendPeriods, Filter: f, Scope: scope})
+	if err != nil {
 		return nil, err
 	}
-	var err error
+	for _, res := range sc.Results {
+		if len(res.UnappliedFilters) > 0 {
+			d := definition(res)
+			return nil, &metrics.InputError{Field: "filter", Message: d.ID + " cannot be filtered by " + strings.Join(res.UnappliedFilters, ", ") +
+				" (its dimensions: " + strings.Join(d.GroupBys, ", ") + ")"}
+		}
+	}
+	q.Results = sc.Results
 	tf := f
 	tf.Teams = nil // the comparison shows every team of the scope
 	q.Teams, err = r.e.Scorecard(ctx, metrics.ScorecardQuery{Period: p, GroupBy: "team", Filter: tf, Scope: scope})
@@ -196,7 +196,10 @@ func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.S
 	if err != nil {
 		return nil, fmt.Errorf("coverage by tier: %w", err)
 	}
-	lq := metrics.ListQuery{Period: p, Filter: f, Scope: scope, Limit: limit}
+	if limit <= 0 {
+		return q, nil
+	}
+	lq := q.listQuery(limit)
 	if q.Overdue, err = r.e.OverdueFindings(ctx, lq); err != nil {
 		return nil, err
 	}
@@ -212,39 +215,9 @@ func (r *Reports) collect(ctx context.Context, p metrics.Period, scope metrics.S
 	return q, nil
 }
 
-// queryParallelism is how many KPI queries a report runs at once.
-const queryParallelism = 4
-
-// group runs functions on at most n goroutines and keeps the first error;
-// the context it returns is canceled by that error.
-type group struct {
-	sem    chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
-	err    error
-	cancel context.CancelFunc
-}
-
-func errgroup(ctx context.Context, n int) (*group, context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	return &group{sem: make(chan struct{}, n), cancel: cancel}, ctx
-}
-
-func (g *group) Go(fn func() error) {
-	g.wg.Add(1)
-	g.sem <- struct{}{}
-	go func() {
-		defer func() { <-g.sem; g.wg.Done() }()
-		if err := fn(); err != nil {
-			g.once.Do(func() { g.err = err; g.cancel() })
-		}
-	}()
-}
-
-func (g *group) Wait() error {
-	g.wg.Wait()
-	g.cancel()
-	return g.err
+// listQuery asks for a drill-down list of q's period, scope and filter.
+func (q *qbr) listQuery(limit int) metrics.ListQuery {
+	return metrics.ListQuery{Period: q.Period, Filter: q.Filter, Scope: q.Scope, Limit: limit}
 }
 
 // result returns the result of KPI name.

@@ -47,7 +47,7 @@ const (
 // the reporting time zone. It returns a *metrics.InputError for a bad
 // period or team filter.
 func (r *Reports) Workbook(ctx context.Context, w io.Writer, q WorkbookQuery) error {
-	data, err := r.collect(ctx, q.Period, q.Scope, q.Filter, listLimit)
+	data, err := r.collect(ctx, q.Period, q.Scope, q.Filter, 0)
 	if err != nil {
 		return err
 	}
@@ -68,6 +68,9 @@ type styleKey struct {
 	status metrics.Status
 }
 
+// writeWorkbook writes the workbook of q (collected without lists) to w,
+// reading each drill-down list of q's period, scope and filter as it
+// writes that list's sheet.
 func (r *Reports) writeWorkbook(ctx context.Context, w io.Writer, q *qbr) error {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -82,18 +85,38 @@ func (r *Reports) writeWorkbook(ctx context.Context, w io.Writer, q *qbr) error 
 	for _, res := range q.Results {
 		steps = append(steps, func() error { return b.kpiSheet(q, res) })
 	}
+	// Each drill-down list is read just before its sheet is written and
+	// dropped after it, so at most one list (up to listLimit rows) is held
+	// at a time, never alongside the KPI passes.
+	lq := q.listQuery(listLimit)
 	steps = append(steps,
 		func() error {
-			return writeList(b, sheetOverdue, "Open findings past their due date", q, OverdueColumns, q.Overdue)
+			items, err := r.e.OverdueFindings(ctx, lq)
+			if err != nil {
+				return err
+			}
+			return writeList(b, sheetOverdue, "Open findings past their due date", q, OverdueColumns, items)
 		},
 		func() error {
-			return writeList(b, sheetUncovered, "Assets without a recent scan of every required kind", q, UncoveredColumns, q.Uncovered)
+			items, err := r.e.UncoveredAssets(ctx, lq)
+			if err != nil {
+				return err
+			}
+			return writeList(b, sheetUncovered, "Assets without a recent scan of every required kind", q, UncoveredColumns, items)
 		},
 		func() error {
-			return writeList(b, sheetRules, "Detection rules by alerts that were not true positives", q, RuleColumns, q.Rules)
+			items, err := r.e.NoisiestRules(ctx, lq)
+			if err != nil {
+				return err
+			}
+			return writeList(b, sheetRules, "Detection rules by alerts that were not true positives", q, RuleColumns, items)
 		},
 		func() error {
-			return writeList(b, sheetExploitable, "Open findings in KEV or with EPSS at or above the threshold", q, ExploitableColumns, q.Exploitable)
+			items, err := r.e.ExploitableFindings(ctx, lq)
+			if err != nil {
+				return err
+			}
+			return writeList(b, sheetExploitable, "Open findings in KEV or with EPSS at or above the threshold", q, ExploitableColumns, items)
 		},
 		func() error { return b.method(q, r) },
 	)
