@@ -1,13 +1,16 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"maps"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -293,7 +296,9 @@ func (s *Store) refreshChunk(ctx context.Context, b *batch, ids []uuid.UUID) err
 	return nil
 }
 
-var bytesCompare = bytes.Compare
+// compareIDs orders finding ids by their bytes. (Called directly, not
+// through a function value, so the arrays it slices stay on the stack.)
+func compareIDs(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 func idStrings(ids []uuid.UUID) []string {
 	out := make([]string, len(ids))
@@ -423,35 +428,182 @@ func intervalEvent(e event) IntervalEvent {
 	return IntervalEvent{At: u32(e.at), Type: eventCodes[e.typ], Severity: sevCodes[e.sev], Status: statusCodes[e.status], Until: u32(e.until)}
 }
 
-// writeIntervals brings finding_intervals up to date with the events this
-// writer has sent: findings declared fresh (no event stored before) from
-// their events in memory, the others from the stored events.
-func (w *writer) writeIntervals() error {
-	if len(w.fresh) == 0 && len(w.touched) == 0 {
+// freshLog holds, from newFinding until the writer's flush, what
+// BuildIntervals needs of the findings new in the write, packed as bytes:
+// per finding its id, the index of its (asset, scanner, kind) among the few
+// distinct ones and its events (29 bytes for a finding with one event).
+// Past freshInMemory bytes the records go to a temporary file, as the spool
+// does with a report's findings, so a write's memory does not grow with the
+// number of new findings (a map of IntervalFindings took some 160 bytes per
+// finding, most of the peak memory of a million-finding report). The rows
+// are built at flush, never earlier: they may reach ClickHouse only with or
+// after the write's findings and events rows (docs/schema.md).
+type freshLog struct {
+	scopes  []freshScope
+	scopeOf map[freshScope]uint64
+	buf     []byte   // records not yet in file
+	file    *os.File // the earlier records; nil until buf first fills
+	max     int      // len(buf) at which buf moves to the file
+	n       int      // findings recorded
+}
+
+// freshInMemory is the default freshLog.max.
+const freshInMemory = 256 << 10
+
+type freshScope struct{ asset, scanner, kind string }
+
+// freshEventSize is the packed size of an IntervalEvent: At, Type,
+// Severity, Status, Until.
+const freshEventSize = 4 + 3 + 4
+
+// add records the events of one finding (evs[0] gives its id, asset,
+// scanner and kind); it ignores an empty evs (no events, no rows).
+func (l *freshLog) add(evs []event) error {
+	if len(evs) == 0 {
 		return nil
 	}
-	now := w.s.Now()
-	ids := make([]uuid.UUID, 0, len(w.fresh))
-	for id := range w.fresh {
-		ids = append(ids, id)
+	e := evs[0]
+	for _, o := range evs {
+		if o.id != e.id {
+			return fmt.Errorf("new finding %s: an event of finding %s", e.id, o.id)
+		}
 	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytesCompare(a[:], b[:]) })
-	for _, id := range ids {
-		for _, iv := range BuildIntervals(*w.fresh[id]) {
+	sc := freshScope{e.asset, e.scanner, string(e.kind)}
+	i, ok := l.scopeOf[sc]
+	if !ok {
+		if l.scopeOf == nil {
+			l.scopeOf = map[freshScope]uint64{}
+		}
+		i = uint64(len(l.scopes))
+		l.scopes = append(l.scopes, sc)
+		l.scopeOf[sc] = i
+	}
+	l.buf = append(l.buf, e.id[:]...)
+	l.buf = binary.AppendUvarint(l.buf, i)
+	l.buf = binary.AppendUvarint(l.buf, uint64(len(evs)))
+	for _, e := range evs {
+		ie := intervalEvent(e)
+		l.buf = binary.LittleEndian.AppendUint32(l.buf, ie.At)
+		l.buf = append(l.buf, ie.Type, ie.Severity, ie.Status)
+		l.buf = binary.LittleEndian.AppendUint32(l.buf, ie.Until)
+	}
+	l.n++
+	if len(l.buf) < l.max {
+		return nil
+	}
+	if l.file == nil {
+		f, err := os.CreateTemp("", "secmetrics-fresh-*.bin")
+		if err != nil {
+			return fmt.Errorf("new findings: %w", err)
+		}
+		l.file = f
+	}
+	if _, err := l.file.Write(l.buf); err != nil {
+		return fmt.Errorf("new findings: %w", err)
+	}
+	l.buf = l.buf[:0]
+	return nil
+}
+
+// each calls fn with every recorded finding, in the order added. The
+// Events slice is reused from one call to the next.
+func (l *freshLog) each(fn func(IntervalFinding) error) error {
+	var r io.Reader = bytes.NewReader(l.buf)
+	if l.file != nil {
+		if _, err := l.file.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("read new findings: %w", err)
+		}
+		r = io.MultiReader(l.file, r)
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	var (
+		f   IntervalFinding
+		rec [freshEventSize]byte
+	)
+	for range l.n {
+		if _, err := io.ReadFull(br, f.ID[:]); err != nil {
+			return fmt.Errorf("read new findings: %w", err)
+		}
+		sc, err := binary.ReadUvarint(br)
+		if err != nil {
+			return fmt.Errorf("read new findings: %w", err)
+		}
+		n, err := binary.ReadUvarint(br)
+		if err != nil {
+			return fmt.Errorf("read new findings: %w", err)
+		}
+		if sc >= uint64(len(l.scopes)) {
+			return fmt.Errorf("read new findings: scope %d of %d", sc, len(l.scopes))
+		}
+		f.Asset, f.Scanner, f.Kind = l.scopes[sc].asset, l.scopes[sc].scanner, l.scopes[sc].kind
+		f.Events = f.Events[:0]
+		for range n {
+			if _, err := io.ReadFull(br, rec[:]); err != nil {
+				return fmt.Errorf("read new findings: %w", err)
+			}
+			f.Events = append(f.Events, IntervalEvent{At: binary.LittleEndian.Uint32(rec[0:]), Type: rec[4], Severity: rec[5],
+				Status: rec[6], Until: binary.LittleEndian.Uint32(rec[7:])})
+		}
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reset empties the log and removes its file; it is safe to call more than
+// once.
+func (l *freshLog) reset() {
+	if l.file != nil {
+		l.file.Close()
+		os.Remove(l.file.Name())
+	}
+	*l = freshLog{max: l.max}
+}
+
+// writeIntervals brings finding_intervals up to date with the events this
+// writer has sent: the findings new in this write from w.fresh, the others
+// from the stored events. A finding given to newFinding twice (a tracked
+// pull that lists it twice), or also given events through event, is
+// recomputed from the stored events like the others.
+func (w *writer) writeIntervals() error {
+	defer w.fresh.reset()
+	if w.fresh.n == 0 && len(w.touched) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, 0, w.fresh.n)
+	if err := w.fresh.each(func(f IntervalFinding) error {
+		ids = append(ids, f.ID)
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.SortFunc(ids, compareIDs)
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			w.touched[ids[i]] = struct{}{}
+		}
+	}
+	ids = nil
+	now := w.s.Now()
+	if err := w.fresh.each(func(f IntervalFinding) error {
+		if _, ok := w.touched[f.ID]; ok {
+			return nil
+		}
+		for _, iv := range BuildIntervals(f) {
 			if err := appendInterval(w.ctx, w.intervals, &iv, iv.Hash(), 1, now); err != nil {
 				return err
 			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	ids = ids[:0]
-	for id := range w.touched {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytesCompare(a[:], b[:]) })
+	w.fresh.reset()
+	ids = slices.SortedFunc(maps.Keys(w.touched), compareIDs)
 	if err := w.s.refreshIntervals(w.ctx, w.intervals, ids); err != nil {
 		return err
 	}
-	clear(w.fresh)
 	clear(w.touched)
 	return w.intervals.send()
 }

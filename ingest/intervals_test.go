@@ -162,3 +162,52 @@ func TestIntervalsFollowTheLifecycle(t *testing.T) {
 	}
 	checkIntervals(t, h.s, h.db)
 }
+
+// TestIntervalsOfManyNewFindings: reports with more new findings than the
+// writer keeps in memory (their packed events go to a temporary file until
+// the flush), new findings of a late report (detected and fixed in one
+// write), and known findings fixed in the same writes all leave
+// finding_intervals equal to a rebuild from the events.
+func TestIntervalsOfManyNewFindings(t *testing.T) {
+	h := newHarness(t)
+	many := func(prefix string, n int) []ingest.Finding {
+		sevs := []ingest.Severity{ingest.Critical, ingest.High, ingest.Medium, ingest.Low}
+		fs := make([]ingest.Finding, n)
+		for i := range fs {
+			fs[i] = vuln(prefix+itoa(i), sevs[i%len(sevs)])
+			if i%7 == 0 {
+				fs[i].Suppression = "sarif:inSource"
+			}
+		}
+		return fs
+	}
+	known := many("K-", 100)
+	h.scan(10, "r10", "", known...)
+	// 12,000 new findings (about 350 KB packed) and half the known ones:
+	// the other half are fixed.
+	sum := h.scan(20, "r20", "", append(many("N-", 12_000), known[:50]...)...)
+	wantSummary(t, sum, 12_050, 12_000, 50, 0, 50)
+	// A late report: its 12,000 unknown findings are detected on day 5 and
+	// fixed by the next scan (day 10).
+	sum = h.scan(5, "r5", "", append(many("L-", 12_000), known...)...)
+	wantSummary(t, sum, 12_100, 12_000, 0, 0, 100)
+	checkIntervals(t, h.s, h.db)
+}
+
+// TestIntervalsOfATrackedFindingGivenTwice: one new finding given twice in
+// one pull, with two histories, gets the rows of all its events once.
+func TestIntervalsOfATrackedFindingGivenTwice(t *testing.T) {
+	h := newHarness(t)
+	sec := vuln("SEC-2", ingest.High)
+	sec.Asset = h.asset
+	short := ingest.Tracked{Finding: sec, Scanner: "jira", History: []ingest.Change{{Time: day(1), Type: ingest.Detected}}}
+	long := short
+	long.History = append(slices.Clone(short.History), ingest.Change{Time: day(4), Type: ingest.Fixed}, ingest.Change{Time: day(9), Type: ingest.Reopened})
+	other := vuln("SEC-3", ingest.Low)
+	other.Asset = h.asset
+	if _, err := h.s.ApplyTracked(context.Background(), "jira", []ingest.Tracked{short,
+		{Finding: other, Scanner: "jira", History: short.History}, long}); err != nil {
+		t.Fatal(err)
+	}
+	checkIntervals(t, h.s, h.db)
+}

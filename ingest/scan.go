@@ -407,11 +407,9 @@ func (s *Store) applyAsset(ctx context.Context, m scanMeta, asset string, sp *sp
 				// Unknown weakness in an older report: it existed then and
 				// the next newer complete scan no longer reported it.
 				sum.New++
-				w.isFresh(id)
-				w.event(ev.with(Detected))
 				fix := ev.with(Fixed)
 				fix.at = t.nextAfter
-				w.event(fix)
+				w.newFinding(ev.with(Detected), fix)
 				row.state, row.fixedAt, row.lastSeen = "fixed", t.nextAfter, at
 				w.finding(row, ver)
 			case p.FirstSeen.After(at) && !t.nextAfter.Before(p.FirstSeen):
@@ -429,8 +427,7 @@ func (s *Store) applyAsset(ctx context.Context, m scanMeta, asset string, sp *sp
 		switch {
 		case !known:
 			sum.New++
-			w.isFresh(id)
-			w.event(ev.with(Detected))
+			w.newFinding(ev.with(Detected))
 		case p.State == "fixed":
 			sum.Reopened++
 			row.firstSeen = p.FirstSeen
@@ -588,10 +585,11 @@ type writer struct {
 	intervals *batch
 	err       error
 	slot      bool
-	// fresh holds the events of findings declared new (isFresh): their
-	// finding_intervals rows are built from these; touched are the other
-	// findings given events, whose rows are recomputed from the table.
-	fresh   map[uuid.UUID]*IntervalFinding
+	// fresh holds what BuildIntervals needs of the findings given through
+	// newFinding, packed; their finding_intervals rows are built from it at
+	// flush. touched are the findings given events through event, whose
+	// rows are recomputed from the stored events.
+	fresh   freshLog
 	touched map[uuid.UUID]struct{}
 }
 
@@ -609,7 +607,7 @@ func newWriter(s *Store, ctx context.Context) (*writer, error) {
 		events:    &batch{s: s, table: "finding_events", columns: queries.SQL("ingest/finding_events.columns")},
 		findings:  &batch{s: s, table: "findings", columns: queries.SQL("ingest/findings.columns")},
 		intervals: &batch{s: s, table: "finding_intervals", columns: intervalColumns},
-		fresh:     map[uuid.UUID]*IntervalFinding{},
+		fresh:     freshLog{max: freshInMemory},
 		touched:   map[uuid.UUID]struct{}{}}, nil
 }
 
@@ -619,27 +617,36 @@ func (w *writer) close() {
 	w.findings.abort()
 	w.events.abort()
 	w.intervals.abort()
+	w.fresh.reset()
 	if w.slot {
 		<-w.s.writers
 		w.slot = false
 	}
 }
 
-// isFresh declares that the finding id has no stored event: the events
-// this writer gets for it are its whole history.
-func (w *writer) isFresh(id uuid.UUID) {
-	if _, ok := w.fresh[id]; !ok {
-		w.fresh[id] = &IntervalFinding{ID: id}
+// newFinding writes the events of a finding that has no stored event (new
+// in this write): evs, all of one finding (flush fails otherwise), are its
+// whole history. Its finding_intervals rows are built at flush from a
+// packed copy of evs (freshLog). Events of the finding given through event
+// as well, or in a second newFinding, make flush recompute its rows from
+// the stored events instead, as for a known finding.
+func (w *writer) newFinding(evs ...event) {
+	if err := w.fresh.add(evs); err != nil && w.err == nil {
+		w.err = err
+	}
+	for _, e := range evs {
+		w.appendEvent(e)
 	}
 }
 
+// event writes an event of a finding that may have stored events: flush
+// recomputes the finding's finding_intervals rows from all of them.
 func (w *writer) event(e event) {
-	if f, ok := w.fresh[e.id]; ok {
-		f.Asset, f.Scanner, f.Kind = e.asset, e.scanner, string(e.kind)
-		f.Events = append(f.Events, intervalEvent(e))
-	} else {
-		w.touched[e.id] = struct{}{}
-	}
+	w.touched[e.id] = struct{}{}
+	w.appendEvent(e)
+}
+
+func (w *writer) appendEvent(e event) {
 	status := string(e.status)
 	if status == "" {
 		status = "none"

@@ -94,15 +94,16 @@ func (s *Store) ApplyTracked(ctx context.Context, source string, items []Tracked
 			it := items[i]
 			id := FindingID(it.Asset, it.Scanner, it.Kind, it.Key)
 			row, evs := trackedRows(source, id, it)
-			if _, known := prev[id]; !known {
-				w.isFresh(id)
-			}
-			for _, e := range evs {
-				w.event(e)
+			p, known := prev[id]
+			if known {
+				for _, e := range evs {
+					w.event(e)
+				}
+			} else {
+				w.newFinding(evs...)
 			}
 			w.finding(row, ver)
 			sum.Findings++
-			p, known := prev[id]
 			switch {
 			case !known:
 				sum.New++
