@@ -35,7 +35,8 @@ func TestFreshLogRoundTrip(t *testing.T) {
 		evs = append(evs, f)
 	}
 	for _, max := range []int{freshInMemory, 64} {
-		l := freshLog{max: max}
+		l := &freshLog{max: max}
+		t.Cleanup(l.reset) // a failed test leaves no file behind
 		want := []IntervalFinding{}
 		for _, f := range evs {
 			if err := l.add(f); err != nil {
