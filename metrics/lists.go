@@ -123,7 +123,7 @@ func (e *Engine) NoisiestRules(ctx context.Context, q ListQuery) ([]RuleStat, er
 	if err != nil {
 		return nil, err
 	}
-	sql, err := workSQL("detection_precision.sql", "rows_alerts.sql", "''", true)
+	sql, err := workSQL("detection_precision.sql", "rows_alerts.sql", closedInPeriods, "''", true)
 	if err != nil {
 		return nil, err
 	}

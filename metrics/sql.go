@@ -45,6 +45,8 @@ type tmplData struct {
 	List bool
 	// Restart is SLAPolicy.RestartOnReopen.
 	Restart bool
+	// Window is a condition on a work row source's columns (workSQL).
+	Window string
 	// Open keeps only the findings open at each period end (for the
 	// statements that read nothing else: the exploitable backlog and the
 	// overdue lists), which skips more than half the state rows.
@@ -113,9 +115,12 @@ func (e *Engine) statesSQL(name string, n int, o statesOpts) (string, error) {
 func periodArgs(ps []Period) []any {
 	froms := make([]time.Time, len(ps))
 	tos := make([]time.Time, len(ps))
-	var minTo, maxTo time.Time
+	var minFrom, minTo, maxTo time.Time
 	for i, p := range ps {
 		froms[i], tos[i] = p.From.UTC(), p.To.UTC()
+		if minFrom.IsZero() || p.From.Before(minFrom) {
+			minFrom = p.From
+		}
 		if p.To.After(maxTo) {
 			maxTo = p.To
 		}
@@ -126,6 +131,7 @@ func periodArgs(ps []Period) []any {
 	return []any{
 		clickhouse.Named("froms", froms),
 		clickhouse.Named("tos", tos),
+		clickhouse.Named("from_min", minFrom.UTC()),
 		clickhouse.Named("to_min", minTo.UTC()),
 		clickhouse.Named("to_max", maxTo.UTC()),
 	}
@@ -200,10 +206,18 @@ func (f Filter) validate() error {
 
 func concat(parts ...[]any) []any { return slices.Concat(parts...) }
 
+// Windows of work_scope.sql: a condition on the row source's columns that
+// every row a statement reads meets, so rows outside all its periods are
+// dropped before the asset join and the per-period copies.
+const (
+	closedInPeriods  = "closed >= @from_min AND closed < @to_max"
+	createdInPeriods = "created >= @from_min AND created < @to_max"
+)
+
 // workSQL renders an alert or ticket statement over kpi/work_scope.sql with
-// the row source rows ("rows_alerts.sql", ...).
-func workSQL(name, rows, group string, list bool) (string, error) {
-	scope, err := render("work_scope.sql", tmplData{Group: group, Rows: queries.SQL("kpi/" + rows)})
+// the row source rows ("rows_alerts.sql", ...) and window ("" for none).
+func workSQL(name, rows, window, group string, list bool) (string, error) {
+	scope, err := render("work_scope.sql", tmplData{Group: group, Rows: queries.SQL("kpi/" + rows), Window: window})
 	if err != nil {
 		return "", err
 	}

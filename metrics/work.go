@@ -37,7 +37,7 @@ func (e *Engine) percentilesKPI(ctx context.Context, sql string, args []any, uni
 
 // precision computes detection_precision.
 func (e *Engine) precision(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := workSQL("detection_precision.sql", "rows_alerts.sql", groupExpr("work", groupBy, d), false)
+	sql, err := workSQL("detection_precision.sql", "rows_alerts.sql", closedInPeriods, groupExpr("work", groupBy, d), false)
 	if err != nil {
 		return computed{}, err
 	}
@@ -64,7 +64,7 @@ func (e *Engine) precision(ctx context.Context, d Definition, pl plan, groupBy s
 
 // triage computes mean_time_to_triage.
 func (e *Engine) triage(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := workSQL("mean_time_to_triage.sql", "rows_alerts.sql", groupExpr("work", groupBy, d), false)
+	sql, err := workSQL("mean_time_to_triage.sql", "rows_alerts.sql", createdInPeriods, groupExpr("work", groupBy, d), false)
 	if err != nil {
 		return computed{}, err
 	}
@@ -88,7 +88,7 @@ func (e *Engine) triage(ctx context.Context, d Definition, pl plan, groupBy stri
 
 // contain computes mean_time_to_contain.
 func (e *Engine) contain(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := workSQL("mean_time_to_contain.sql", "rows_tickets.sql", groupExpr("work", groupBy, d), false)
+	sql, err := workSQL("mean_time_to_contain.sql", "rows_tickets.sql", "", groupExpr("work", groupBy, d), false)
 	if err != nil {
 		return computed{}, err
 	}
@@ -100,7 +100,7 @@ func (e *Engine) contain(ctx context.Context, d Definition, pl plan, groupBy str
 // customer_escalation_time_to_close.
 func (e *Engine) cycleTime(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
 	kind := map[string]string{"design_review_cycle_time": "design_review", "customer_escalation_time_to_close": "customer_escalation"}[d.Name]
-	sql, err := workSQL("ticket_cycle_time.sql", "rows_tickets.sql", groupExpr("work", groupBy, d), false)
+	sql, err := workSQL("ticket_cycle_time.sql", "rows_tickets.sql", "", groupExpr("work", groupBy, d), false)
 	if err != nil {
 		return computed{}, err
 	}
@@ -111,7 +111,7 @@ func (e *Engine) cycleTime(ctx context.Context, d Definition, pl plan, groupBy s
 
 // debt computes security_debt_burndown.
 func (e *Engine) debt(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := workSQL("security_debt_burndown.sql", "rows_tickets.sql", groupExpr("work", groupBy, d), false)
+	sql, err := workSQL("security_debt_burndown.sql", "rows_tickets.sql", "", groupExpr("work", groupBy, d), false)
 	if err != nil {
 		return computed{}, err
 	}
@@ -137,7 +137,7 @@ func (e *Engine) debt(ctx context.Context, d Definition, pl plan, groupBy string
 // toil computes toil_ratio: hours when the period and group have worklog
 // time, else resolved-ticket counts (CountBased).
 func (e *Engine) toil(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error) {
-	sql, err := workSQL("toil_ratio.sql", "rows_toil.sql", groupExpr("work", groupBy, d), false)
+	sql, err := workSQL("toil_ratio.sql", "rows_toil.sql", "", groupExpr("work", groupBy, d), false)
 	if err != nil {
 		return computed{}, err
 	}

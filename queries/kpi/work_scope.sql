@@ -9,8 +9,13 @@
 -- "unowned". Business unit and tier: the asset's at T (tier 0 when
 -- unknown). The scope and the team, business unit, tier, severity, source
 -- and asset filters apply here, before any aggregation.
--- Parameters: froms, tos Array(DateTime), scope, f_teams, f_bus, f_sources,
--- f_assets, f_sev_names Array(String), f_tiers Array(UInt8).
+-- Template field Window (optional): a condition every row the statement
+-- reads meets (e.g. closed in [@from_min, @to_max), the span of its
+-- periods), applied to the row source (after its FINAL) before the asset
+-- join and the per-period copies.
+-- Parameters: froms, tos Array(DateTime), from_min, to_max DateTime (with
+-- Window), scope, f_teams, f_bus, f_sources, f_assets, f_sev_names
+-- Array(String), f_tiers Array(UInt8).
 -- Output: every column of Rows plus pi, T, F, team, business_unit, tier,
 -- severity_name, g.
 SELECT *
@@ -26,7 +31,13 @@ FROM
         hist[ai].4 AS tier,
         toString(severity) AS severity_name,
         {{.Group}} AS g
-    FROM ({{.Rows}}) AS ws_l1 ANY LEFT JOIN ({{.Assets}}) AS ws_r1 USING asset
+    FROM
+    (
+        SELECT *
+        FROM ({{.Rows}}){{if .Window}}
+        WHERE {{.Window}}{{end}}
+    ) AS ws_l1
+    ANY LEFT JOIN ({{.Assets}}) AS ws_r1 USING asset
 )
 WHERE (empty(CAST(@scope AS Array(String))) OR has(CAST(@scope AS Array(String)), team))
   AND (empty(CAST(@f_teams AS Array(String))) OR has(CAST(@f_teams AS Array(String)), team))
