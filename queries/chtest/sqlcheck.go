@@ -41,17 +41,21 @@ func (r *Recorder) Select(ctx context.Context, dest any, query string, args ...a
 	return r.DB.Select(ctx, dest, query, args...)
 }
 
-// Bind substitutes named arguments (clickhouse.Named) as SQL literals.
-// For tests only: the service always binds through the driver.
+// Bind substitutes named arguments (clickhouse.Named) and, in order, the
+// positional ones (each ? outside comments and string literals) as SQL
+// literals. For tests only: the service always binds through the driver.
 func Bind(q string, args []any) string {
 	named := map[string]string{}
+	var positional []string
 	for _, a := range args {
 		if nv, ok := a.(driver.NamedValue); ok {
 			named[nv.Name] = literal(reflect.ValueOf(nv.Value))
+		} else {
+			positional = append(positional, literal(reflect.ValueOf(a)))
 		}
 	}
 	var b strings.Builder
-	inComment := false
+	inComment, inString := false, false
 	for i := 0; i < len(q); i++ {
 		c := q[i]
 		if inComment {
@@ -61,9 +65,29 @@ func Bind(q string, args []any) string {
 			}
 			continue
 		}
+		if inString {
+			b.WriteByte(c)
+			if c == '\\' && i+1 < len(q) {
+				i++
+				b.WriteByte(q[i])
+			} else if c == '\'' {
+				inString = false
+			}
+			continue
+		}
 		if c == '-' && i+1 < len(q) && q[i+1] == '-' {
 			inComment = true
 			b.WriteByte(c)
+			continue
+		}
+		if c == '\'' {
+			inString = true
+			b.WriteByte(c)
+			continue
+		}
+		if c == '?' && len(positional) > 0 {
+			b.WriteString(positional[0])
+			positional = positional[1:]
 			continue
 		}
 		if c == '@' {
@@ -83,8 +107,13 @@ func Bind(q string, args []any) string {
 }
 
 func literal(v reflect.Value) string {
-	if t, ok := v.Interface().(time.Time); ok {
-		return fmt.Sprintf("toDateTime('%s', 'UTC')", t.UTC().Format("2006-01-02 15:04:05"))
+	switch x := v.Interface().(type) {
+	case time.Time:
+		return fmt.Sprintf("toDateTime('%s', 'UTC')", x.UTC().Format("2006-01-02 15:04:05"))
+	case fmt.Stringer: // uuid.UUID
+		if v.Kind() == reflect.Array && v.Len() == 16 {
+			return "toUUID('" + x.String() + "')"
+		}
 	}
 	switch v.Kind() {
 	case reflect.String:
