@@ -1,11 +1,7 @@
 package ingest
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -253,33 +249,34 @@ func (s *Store) SaveAlerts(ctx context.Context, alerts []Alert) error {
 	return nil
 }
 
-// saveAlertRaws keeps the raw payloads of alerts, one insert for all that
-// fit one part.
+// saveAlertRaws keeps the raw payloads of alerts in one insert; an alert
+// given twice keeps its last payload (two rows of one key and version would
+// both be read back).
 func (s *Store) saveAlertRaws(ctx context.Context, alerts []Alert) error {
-	now, ver := s.Now(), s.version()
-	var rows [][]any
-	for _, a := range alerts {
-		if len(a.Raw) == 0 {
-			continue
-		}
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		if _, err := zw.Write(a.Raw); err != nil {
-			return err
-		}
-		if err := zw.Close(); err != nil {
-			return err
-		}
-		if buf.Len() > rawPart {
-			if err := s.saveRawCompressed(ctx, a.Source, "alert", a.ID, buf.Bytes(), a.Raw); err != nil {
-				return err
-			}
-			continue
-		}
-		sum := sha256.Sum256(a.Raw)
-		rows = append(rows, []any{a.Source, "alert", a.ID, uint32(0), uint32(1), hex.EncodeToString(sum[:]), "gzip", buf.String(), now, ver})
+	type key struct{ source, id string }
+	last := make(map[key]int, len(alerts))
+	for i, a := range alerts {
+		last[key{a.Source, a.ID}] = i
 	}
-	return s.insert(ctx, "raw_payloads", "source, payload_kind, payload_key, part, parts, sha256, encoding, content, fetched_at, version", rows)
+	now, ver := s.Now(), s.version()
+	var (
+		rows [][]any
+		gz   rawGzip
+	)
+	for i, a := range alerts {
+		if len(a.Raw) == 0 || last[key{a.Source, a.ID}] != i {
+			continue
+		}
+		b, err := gz.compress(a.Raw)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, rawRows(a.Source, "alert", a.ID, b, a.Raw, now, ver)...)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.insert(ctx, "raw_payloads", rawColumns, rows)
 }
 
 // Alerts returns the current alerts of source (latest version of each), in

@@ -217,30 +217,82 @@ const rawPart = 8 << 20
 // (source, kind), e.g. a Jira issue key; saving the same key again replaces
 // it.
 func (s *Store) SaveRaw(ctx context.Context, source, kind, key string, payload []byte) error {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if _, err := zw.Write(payload); err != nil {
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	return s.saveRawCompressed(ctx, source, kind, key, buf.Bytes(), payload)
+	return s.SaveRaws(ctx, source, kind, []RawPayload{{Key: key, Payload: payload}})
 }
 
-func (s *Store) saveRawCompressed(ctx context.Context, source, kind, key string, gz, plain []byte) error {
-	sum := sha256.Sum256(plain)
-	parts := (len(gz) + rawPart - 1) / rawPart
-	if parts == 0 {
-		parts = 1
+// RawPayload is one payload of SaveRaws.
+type RawPayload struct {
+	Key     string
+	Payload []byte
+}
+
+// SaveRaws keeps several payloads of (source, kind) as SaveRaw does, in one
+// insert (a Jira page's issues: one insert per issue made the pull wait on
+// hundreds of round trips). A key given twice keeps its last payload.
+func (s *Store) SaveRaws(ctx context.Context, source, kind string, ps []RawPayload) error {
+	last := make(map[string]int, len(ps))
+	for i, p := range ps {
+		last[p.Key] = i
 	}
 	now, ver := s.Now(), s.version()
+	var (
+		rows [][]any
+		gz   rawGzip
+	)
+	for i, p := range ps {
+		if last[p.Key] != i {
+			continue
+		}
+		b, err := gz.compress(p.Payload)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, rawRows(source, kind, p.Key, b, p.Payload, now, ver)...)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.insert(ctx, "raw_payloads", rawColumns, rows)
+}
+
+// rawColumns is the column list of raw_payloads inserts.
+const rawColumns = "source, payload_kind, payload_key, part, parts, sha256, encoding, content, fetched_at, version"
+
+// rawGzip compresses payloads one after another with one reused writer.
+type rawGzip struct {
+	buf bytes.Buffer
+	zw  *gzip.Writer
+}
+
+// compress returns payload gzip-compressed; the bytes are valid until the
+// next call.
+func (g *rawGzip) compress(payload []byte) ([]byte, error) {
+	g.buf.Reset()
+	if g.zw == nil {
+		g.zw, _ = gzip.NewWriterLevel(&g.buf, gzip.BestSpeed)
+	} else {
+		g.zw.Reset(&g.buf)
+	}
+	if _, err := g.zw.Write(payload); err != nil {
+		return nil, err
+	}
+	if err := g.zw.Close(); err != nil {
+		return nil, err
+	}
+	return g.buf.Bytes(), nil
+}
+
+// rawRows returns the raw_payloads rows of one compressed payload, split
+// into parts of at most rawPart bytes (the content strings are copies).
+func rawRows(source, kind, key string, gz, plain []byte, now time.Time, ver uint64) [][]any {
+	sum := sha256.Sum256(plain)
+	parts := max((len(gz)+rawPart-1)/rawPart, 1)
 	rows := make([][]any, 0, parts)
-	for i := 0; i < parts; i++ {
+	for i := range parts {
 		end := min((i+1)*rawPart, len(gz))
 		rows = append(rows, []any{source, kind, key, uint32(i), uint32(parts), hex.EncodeToString(sum[:]), "gzip", string(gz[i*rawPart : end]), now, ver})
 	}
-	return s.insert(ctx, "raw_payloads", "source, payload_kind, payload_key, part, parts, sha256, encoding, content, fetched_at, version", rows)
+	return rows
 }
 
 // EachRaw calls fn with every stored payload of (source, kind), latest

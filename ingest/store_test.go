@@ -69,6 +69,38 @@ func TestRawRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSaveRawsInOneInsert saves a page of payloads in one call: each comes
+// back whole (one of them in several parts), a key given twice keeps its
+// last payload, and a later save of one key replaces it.
+func TestSaveRawsInOneInsert(t *testing.T) {
+	db := chtest.New(t)
+	s := ingest.NewStore(db, nil)
+	ctx := context.Background()
+	large := noisy(20 << 20) // more than one 8 MiB part after gzip
+	page := []ingest.RawPayload{
+		{Key: "SEC-1", Payload: []byte(`{"v":1}`)},
+		{Key: "SEC-2", Payload: large},
+		{Key: "SEC-3", Payload: []byte(`{"v":3}`)},
+		{Key: "SEC-1", Payload: []byte(`{"v":"1b"}`)},
+	}
+	if err := s.SaveRaws(ctx, "jira", "issue", page); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRaws(ctx, "jira", "issue", []ingest.RawPayload{{Key: "SEC-3", Payload: []byte(`{"v":"3b"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRaws(ctx, "jira", "issue", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	if err := s.EachRaw(ctx, "jira", "issue", func(k string, p []byte) error { got[k] = p; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if string(got["SEC-1"]) != `{"v":"1b"}` || !bytes.Equal(got["SEC-2"], large) || string(got["SEC-3"]) != `{"v":"3b"}` || len(got) != 3 {
+		t.Fatalf("raw payloads: SEC-1=%q, SEC-2 %d bytes, SEC-3=%q, %d keys", got["SEC-1"], len(got["SEC-2"]), got["SEC-3"], len(got))
+	}
+}
+
 // noisy returns n bytes that gzip cannot shrink much.
 func noisy(n int) []byte {
 	b := make([]byte, n)

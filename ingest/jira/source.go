@@ -570,14 +570,16 @@ func parallel(ctx context.Context, n int, tasks []func(context.Context) error) e
 // finds every issue whose rows exist), then tickets with their transitions
 // and worklogs, then the findings of vulnerability tickets.
 func (s *Source) commit(ctx context.Context, src string, ps []pending, recs []record, sum *Summary) error {
+	raws := make([]ingest.RawPayload, 0, len(ps))
 	for _, pe := range ps {
 		b, err := json.Marshal(pe.env)
 		if err != nil {
 			return err
 		}
-		if err := s.store.SaveRaw(ctx, src, "issue", pe.is.Key, b); err != nil {
-			return err
-		}
+		raws = append(raws, ingest.RawPayload{Key: pe.is.Key, Payload: b})
+	}
+	if err := s.store.SaveRaws(ctx, src, "issue", raws); err != nil {
+		return err
 	}
 	return s.save(ctx, recs, sum)
 }
