@@ -2,7 +2,6 @@ package reports
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
@@ -19,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -57,13 +57,22 @@ var devtoolsRE = regexp.MustCompile(`DevTools listening on (ws://\S+)`)
 func startBrowser(t testing.TB) *browser {
 	t.Helper()
 	bin := requireTool(t, "apt-get install -y chromium (Debian)", "chromium", "chromium-browser", "google-chrome")
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin,
+	// Chromium's helper processes outlive a killed main process for a
+	// moment and keep writing its profile: the browser runs in its own
+	// process group, which the cleanup kills as a whole, and the profile
+	// is removed only after that (t.TempDir's own removal failed with
+	// "directory not empty" on a loaded machine).
+	profile, err := os.MkdirTemp("", "secmetrics-chromium-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin,
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
 		"--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+		"--user-data-dir="+profile, "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
 		"about:blank")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +85,9 @@ func startBrowser(t testing.TB) *browser {
 		if b.page != nil {
 			b.page.close()
 		}
-		cancel()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
+		removeProfile(t, profile)
 	})
 	found := make(chan string, 1)
 	go func() {
@@ -381,4 +391,17 @@ func (c *cdp) eval(expr string, out any) error {
 		return json.Unmarshal(r.Result.Value, out)
 	}
 	return nil
+}
+
+// removeProfile removes a browser profile directory, retrying for a few
+// seconds while processes of the killed group may still be exiting.
+func removeProfile(t testing.TB, dir string) {
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("remove the browser profile %s: %v", dir, err)
 }
