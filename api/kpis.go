@@ -17,7 +17,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/secmetrics/secmetrics/metrics"
-	"github.com/secmetrics/secmetrics/queries"
 )
 
 // kpiDef is a catalog entry as the API shows it: the definition without
@@ -379,12 +378,14 @@ func (rc *respCache) put(key string, body []byte, exp time.Time) {
 	rc.size += n
 }
 
-// dataVersion identifies the state of the data KPIs read: the highest
-// insert block number of every partition of those tables (it grows with
-// every insert, and merges keep it). It is read at most once a second,
-// and at once after an ingest or triage through this server.
+// dataVersion is the data version of the tables KPIs read
+// (metrics.ReadDataVersion): it keys the response cache. It is read at most
+// once a second, and at once after an ingest or triage through this
+// server, which also makes the engine read it again (so that no scorecard
+// precomputed before the write answers the next request).
 type dataVersion struct {
-	db      *queries.DB
+	db      selecter
+	engine  *metrics.Engine
 	observe func(string, time.Duration)
 
 	mu sync.Mutex
@@ -392,39 +393,19 @@ type dataVersion struct {
 	v  string
 }
 
-// kpiTables are the tables KPIs and scorecards read (and their _local
-// shards in a cluster).
-var kpiTables = []string{"findings", "finding_events", "finding_intervals", "assets", "scan_runs", "kev", "epss", "tickets",
-	"ticket_transitions", "worklogs", "alerts", "ingest_state"}
-
 func (d *dataVersion) get(ctx context.Context) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.at.IsZero() && time.Since(d.at) < time.Second {
 		return d.v, nil
 	}
-	var rows []struct {
-		Table     string `ch:"table"`
-		Partition string `ch:"partition_id"`
-		Block     int64  `ch:"block"`
-		Rows      uint64 `ch:"rows"`
-	}
-	tables := slices.Clone(kpiTables)
-	for _, t := range kpiTables {
-		tables = append(tables, t+"_local")
-	}
 	start := time.Now()
-	err := d.db.Select(ctx, &rows, queries.SQL("api/data_version.sql"), clickhouseNamed("tables", tables))
+	v, err := metrics.ReadDataVersion(ctx, d.db)
 	d.observe("data_version", time.Since(start))
 	if err != nil {
-		return "", fmt.Errorf("data version: %w", err)
+		return "", err
 	}
-	h := sha256.New()
-	for _, r := range rows {
-		fmt.Fprintf(h, "%s\x00%s\x00%d\x00%d\n", r.Table, r.Partition, r.Block, r.Rows)
-	}
-	d.v = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
-	d.at = time.Now()
+	d.v, d.at = v, time.Now()
 	return d.v, nil
 }
 
@@ -436,4 +417,7 @@ func (d *dataVersion) invalidate() {
 	d.mu.Lock()
 	d.at = time.Time{}
 	d.mu.Unlock()
+	if d.engine != nil {
+		d.engine.InvalidateVersion()
+	}
 }

@@ -366,7 +366,7 @@ func New(cfg Config, log *slog.Logger, ready Readiness, opts ...Option) (*Server
 	if s.b.DB != nil {
 		s.db = limited{s.b.DB, s.slots}
 		s.tokens = newTokenCache(s.b.DB, cfg.TokenCacheTTL, s.observe)
-		s.version = &dataVersion{db: s.b.DB, observe: s.observe}
+		s.version = &dataVersion{db: s.b.DB, engine: s.b.Metrics, observe: s.observe}
 		s.audit = newAuditWriter(s.b.DB, log, cfg.AuditBatch, cfg.AuditQueue, cfg.AuditFlushInterval, s.prom)
 	}
 	if err := s.routes(); err != nil {

@@ -39,6 +39,9 @@ type Config struct {
 	// Defaults: findings and scans → scan, inventory → inventory, kev →
 	// kev, epss → epss, tickets and worklogs → jira, alerts → pagerduty.
 	SourceTypes map[string][]string `yaml:"source_types"`
+	// Precompute says which scorecards serve keeps computed ahead of
+	// requests (precompute.go).
+	Precompute PrecomputeConfig `yaml:"precompute"`
 }
 
 // CoverageConfig says which scan kinds an asset must have had recently.
@@ -94,6 +97,7 @@ func (c Config) withDefaults() Config {
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 7 * 24 * time.Hour
 	}
+	c.Precompute = c.Precompute.withDefaults()
 	return c
 }
 
@@ -157,6 +161,7 @@ func (c Config) check() (*time.Location, problems) {
 	if c.StaleAfter < 0 {
 		p.add("stale_after must be positive")
 	}
+	c.Precompute.check(&p)
 	return loc, p
 }
 

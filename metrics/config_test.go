@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func TestConfigErrors(t *testing.T) {
 		{"sla:\n  days: {urgent: 3}\n  tiers: {7: {high: 1}}\n  kev_sla: sometimes\n", []string{`unknown severity "urgent"`, "tier 7", `kev_sla: "sometimes"`}},
 		{"coverage:\n  required_kinds: [sast, fuzz]\n  by_tier: {1: [dast, magic]}\n", []string{`unknown kind "fuzz"`, `unknown kind "magic"`}},
 		{"epss_threshold: 2\n", []string{"epss_threshold 2"}},
+		{"precompute:\n  periods: [last_year]\n  group_by: [tier]\n", []string{`precompute.periods: "last_year"`, `precompute.group_by: "tier"`}},
 	}
 	for _, tt := range tests {
 		var c metrics.Config
@@ -51,6 +53,41 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if got := e.Config(); got.StaleAfter != 48*time.Hour || got.SLA.Days["critical"] != 7 || e.Location().String() != "Europe/Berlin" {
 		t.Errorf("defaults not merged: %+v", got)
+	}
+	pc := e.Config().Precompute
+	if !slices.Equal(pc.Periods, []string{"previous_quarter"}) || !slices.Equal(pc.GroupBy, []string{"team"}) || pc.Interval != 10*time.Second {
+		t.Errorf("precompute defaults: %+v", pc)
+	}
+	// An empty list turns precomputing off; it is not replaced by the default.
+	c = metrics.Config{}
+	if err := yaml.Unmarshal([]byte("precompute: {periods: []}\n"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if e, err = metrics.New(nil, c, nil); err != nil || len(e.Config().Precompute.Periods) != 0 {
+		t.Errorf("periods: [] gave %v (err %v), want none", e.Config().Precompute.Periods, err)
+	}
+}
+
+// TestQuarterContaining checks the quarters precomputing and the QBR
+// default period are named from, in a fiscal year and a time zone.
+func TestQuarterContaining(t *testing.T) {
+	e, err := metrics.New(nil, metrics.Config{TimeZone: "America/New_York", FiscalYearStartMonth: 10}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC), "2027-Q1"},
+		// 2026-10-01 03:00 UTC is still September 30 in New York: FY2026 Q4.
+		{time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC), "2026-Q4"},
+		{time.Date(2026, 10, 1, 4, 0, 0, 0, time.UTC), "2027-Q1"},
+	} {
+		p, err := e.QuarterContaining(tt.at)
+		if err != nil || p.Name != tt.want {
+			t.Errorf("%s: %s (err %v), want %s", tt.at, p.Name, err, tt.want)
+		}
 	}
 }
 

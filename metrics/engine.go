@@ -38,7 +38,9 @@ func (e *Engine) Compute(ctx context.Context, q Query) (Result, error) {
 // period (and q.Trend trend periods), in as few queries as the sources
 // allow: one pass over finding_events for mttr, survival, SLA, backlog,
 // reopen and secrets of all the periods, one for the exploitable backlog,
-// and one per alert, ticket and coverage KPI.
+// and one per alert, ticket and coverage KPI. A scorecard kept
+// precomputed for the current data (precompute.go) is answered from that
+// pass instead, with the same values.
 func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, error) {
 	defs := Catalog()
 	if _, err := e.check(defs[0].ID, q.Period, "", q.Filter); err != nil {
@@ -50,16 +52,24 @@ func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, er
 	if q.Trend < 0 || q.Trend > 120 {
 		return Scorecard{}, inputErr("trend", fmt.Sprintf("%d: want 0–120 periods", q.Trend))
 	}
-	pl := newPlan(q.Period, true, q.Trend)
-	out, err := e.compute(ctx, defs, pl, q.GroupBy, q.Filter, q.Scope)
+	out, pl, at, pre, err := e.fromPrecomputed(ctx, q)
 	if err != nil {
 		return Scorecard{}, err
+	}
+	if !pre {
+		pl = newPlan(q.Period, true, q.Trend)
+		if out, err = e.compute(ctx, defs, pl, q.GroupBy, q.Filter, q.Scope); err != nil {
+			return Scorecard{}, err
+		}
 	}
 	fresh, err := e.freshness(ctx)
 	if err != nil {
 		return Scorecard{}, err
 	}
 	sc := Scorecard{Period: pl.periods[pl.cur], Previous: pl.periods[pl.prev]}
+	if pre {
+		sc.PrecomputedAt = &at
+	}
 	for _, d := range defs {
 		gb := q.GroupBy
 		if gb != "" && !slices.Contains(d.GroupBys, gb) {
@@ -84,6 +94,7 @@ type computed struct {
 	curves      map[cellKey]Curve // vuln_ttr_survival
 	countBased  map[int]bool      // toil_ratio, per period index
 	provisional bool
+	toil        []toilRow // toil_ratio's rows, to decide its fallback again for a scope
 }
 
 // computeParallel bounds how many KPI statements run at once in one
@@ -189,11 +200,17 @@ func (e *Engine) compute(ctx context.Context, defs []Definition, pl plan, groupB
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	e.markProvisional(out, pl)
+	return out, nil
+}
+
+// markProvisional sets what depends on the clock rather than the data:
+// reopen_rate is provisional within 60 days of the period end.
+func (e *Engine) markProvisional(out map[string]computed, pl plan) {
 	if c, ok := out["reopen_rate"]; ok {
 		c.provisional = e.Now().Before(pl.periods[pl.cur].To.Add(reopenWindow))
 		out["reopen_rate"] = c
 	}
-	return out, nil
 }
 
 type runner func(ctx context.Context, d Definition, pl plan, groupBy string, f Filter, s Scope) (computed, error)

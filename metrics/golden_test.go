@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/secmetrics/secmetrics/metrics"
+	"github.com/secmetrics/secmetrics/queries"
 	"github.com/secmetrics/secmetrics/queries/chtest"
 )
 
@@ -66,22 +67,7 @@ func TestGolden(t *testing.T) {
 }
 
 func runScenario(t *testing.T, dir string) {
-	raw, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sc Scenario
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	dec.KnownFields(true)
-	if err := dec.Decode(&sc); err != nil {
-		t.Fatalf("scenario.yaml: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Errorf("scenario has no README.md explaining its numbers")
-	}
-	db := chtest.New(t)
-	load(t, db, sc.Tables)
-	ingestInputs(t, db, sc.Inputs)
+	sc, db := loadScenario(t, dir)
 	e, err := metrics.New(db, sc.Config, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +107,30 @@ func runScenario(t *testing.T, dir string) {
 		got[q.Name] = res
 	}
 	checkGolden(t, filepath.Join(dir, "expected.json"), got)
+	checkPrecomputed(t, e, sc)
+}
+
+// loadScenario reads the scenario in dir and loads its data into a new
+// test database.
+func loadScenario(t *testing.T, dir string) (Scenario, *queries.DB) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "scenario.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc Scenario
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&sc); err != nil {
+		t.Fatalf("scenario.yaml: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		t.Errorf("scenario has no README.md explaining its numbers")
+	}
+	db := chtest.New(t)
+	load(t, db, sc.Tables)
+	ingestInputs(t, db, sc.Inputs)
+	return sc, db
 }
 
 // checkGolden compares v, as indented JSON, with the golden file; -update

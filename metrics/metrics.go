@@ -31,6 +31,10 @@ type Engine struct {
 	// (computeParallel): one request alone runs its statements side by
 	// side, many requests queue here instead of overloading ClickHouse.
 	slots chan struct{}
+	// version is the data version, read at most once a second
+	// (DataVersion); pre holds the precomputed scorecards (precompute.go).
+	version versionCache
+	pre     precomputed
 }
 
 // selecter is the part of *queries.DB the engine uses; tests wrap it to
@@ -241,6 +245,11 @@ type Scorecard struct {
 	Results   []Result    `json:"results"`
 	Freshness []Freshness `json:"freshness"`
 	Stale     bool        `json:"stale"`
+	// PrecomputedAt is set when the values come from a scorecard computed
+	// ahead of the request for the same data (Config.Precompute): when that
+	// computation finished. Freshness and statuses are evaluated at the
+	// request either way.
+	PrecomputedAt *time.Time `json:"precomputed_at,omitempty"`
 }
 
 // ListQuery asks for a drill-down list as of a period's end.

@@ -141,31 +141,41 @@ func (e *Engine) toil(ctx context.Context, d Definition, pl plan, groupBy string
 	if err != nil {
 		return computed{}, err
 	}
-	var rows []struct {
-		PI           uint32 `ch:"pi"`
-		G            string `ch:"g"`
-		ToilS        uint64 `ch:"toil_s"`
-		AllS         uint64 `ch:"all_s"`
-		Logs         uint64 `ch:"logs"`
-		ToilResolved uint64 `ch:"toil_resolved"`
-		AllResolved  uint64 `ch:"all_resolved"`
-	}
+	var rows []toilRow
 	args := append(workArgs(pl, f, s),
 		clickhouse.Named("users", nonNil(e.cfg.Toil.SecurityUsers)),
 		clickhouse.Named("triage_labels", nonNil(e.cfg.Toil.TriageLabels)))
 	if err := e.db.Select(ctx, &rows, sql, args...); err != nil {
 		return computed{}, err
 	}
-	c := computed{t: table{}, countBased: map[int]bool{}}
-	// The fallback is decided per period over the whole scope: a period
-	// with any worklog time is hour-based in every group.
+	return toilComputed(rows, len(pl.periods)), nil
+}
+
+// toilRow is one (period, group) row of kpi/toil_ratio.sql.
+type toilRow struct {
+	PI           uint32 `ch:"pi"`
+	G            string `ch:"g"`
+	ToilS        uint64 `ch:"toil_s"`
+	AllS         uint64 `ch:"all_s"`
+	Logs         uint64 `ch:"logs"`
+	ToilResolved uint64 `ch:"toil_resolved"`
+	AllResolved  uint64 `ch:"all_resolved"`
+}
+
+// toilComputed turns the rows of kpi/toil_ratio.sql for n periods into
+// toil_ratio's values. The fallback is decided per period over the rows
+// given (the whole scope): a period with any worklog time is hour-based in
+// every group. The rows are kept so that a precomputed pass can decide it
+// again for a narrower scope (computed.scoped).
+func toilComputed(rows []toilRow, n int) computed {
+	c := computed{t: table{}, countBased: map[int]bool{}, toil: rows}
 	logged := map[int]bool{}
 	for _, r := range rows {
 		if r.AllS > 0 {
 			logged[int(r.PI)-1] = true
 		}
 	}
-	for i := range pl.periods {
+	for i := range n {
 		c.countBased[i] = !logged[i]
 	}
 	for _, r := range rows {
@@ -176,7 +186,7 @@ func (e *Engine) toil(ctx context.Context, d Definition, pl plan, groupBy string
 			c.t.set(pi, r.G, "all", "ratio", ratio(r.ToilResolved, r.AllResolved), r.AllResolved)
 		}
 	}
-	return c, nil
+	return c
 }
 
 func nonNil(v []string) []string {

@@ -26,7 +26,7 @@ func PeriodFor(e Engine, rule string, at time.Time) (metrics.Period, error) {
 	}
 	switch rule {
 	case PreviousQuarter:
-		q, err := quarterContaining(e, at)
+		q, err := e.QuarterContaining(at)
 		return q.Previous(), err
 	case PreviousMonth:
 		m, err := month()
@@ -39,7 +39,7 @@ func PeriodFor(e Engine, rule string, at time.Time) (metrics.Period, error) {
 		var p metrics.Period
 		var err error
 		if rule == QuarterToDate {
-			p, err = quarterContaining(e, at)
+			p, err = e.QuarterContaining(at)
 		} else {
 			p, err = month()
 		}

@@ -33,6 +33,7 @@ type Engine interface {
 	NoisiestRules(ctx context.Context, q metrics.ListQuery) ([]metrics.RuleStat, error)
 	ExploitableFindings(ctx context.Context, q metrics.ListQuery) ([]metrics.ExploitableFinding, error)
 	ParsePeriod(s string) (metrics.Period, error)
+	QuarterContaining(t time.Time) (metrics.Period, error)
 	Location() *time.Location
 	Config() metrics.Config
 }
@@ -86,29 +87,11 @@ func New(e Engine, o Options) *Reports {
 // DefaultPeriod is the period a QBR shows when the request names none: the
 // last complete quarter (calendar or fiscal, in the reporting time zone).
 func (r *Reports) DefaultPeriod() (metrics.Period, error) {
-	p, err := quarterContaining(r.e, r.now())
+	p, err := r.e.QuarterContaining(r.now())
 	if err != nil {
 		return metrics.Period{}, err
 	}
 	return p.Previous(), nil
-}
-
-// quarterContaining returns the quarter (as the engine names quarters)
-// that contains t.
-func quarterContaining(e Engine, t time.Time) (metrics.Period, error) {
-	y := t.In(e.Location()).Year()
-	for _, fy := range []int{y - 1, y, y + 1} {
-		for q := 1; q <= 4; q++ {
-			p, err := e.ParsePeriod(fmt.Sprintf("%d-Q%d", fy, q))
-			if err != nil {
-				return metrics.Period{}, err
-			}
-			if !t.Before(p.From) && t.Before(p.To) {
-				return p, nil
-			}
-		}
-	}
-	return metrics.Period{}, fmt.Errorf("no quarter contains %s", t.Format(time.RFC3339))
 }
 
 // Location returns the reporting time zone: every time in a page, workbook

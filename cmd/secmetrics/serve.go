@@ -66,6 +66,17 @@ func (e *env) serveDB(d *database, listening chan<- string) error {
 			e.log.Error("export scheduler shutdown", "err", err)
 		}
 	}()
+	// The scorecards of metrics.precompute are kept computed for the
+	// current data (docs/metrics.md, "Precomputed scorecards").
+	precomputed := make(chan struct{})
+	go func() {
+		defer close(precomputed)
+		engine.KeepPrecomputed(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-precomputed
+	}()
 	waitPollers, err := e.startPollers(ctx, store)
 	if err != nil {
 		return err
