@@ -40,9 +40,9 @@ type PrecomputeConfig struct {
 	// and none (the ungrouped scorecard; serves callers who see every
 	// team). Default [team].
 	GroupBy []string `yaml:"group_by"`
-	// Interval is how often serve compares the data version with the
-	// precomputed scorecards' (default 10s); negative turns precomputing
-	// off.
+	// Interval is how often serve checks the data version (default 10s);
+	// a change is computed over once the version has stayed the same this
+	// long. Negative turns precomputing off.
 	Interval time.Duration `yaml:"interval"`
 }
 
@@ -324,9 +324,13 @@ func (e *Engine) RefreshPrecomputed(ctx context.Context) error {
 	return nil
 }
 
-// KeepPrecomputed runs RefreshPrecomputed every Config.Precompute.Interval
-// until ctx ends (serve runs it). A failed refresh is logged and tried
-// again at the next interval; until then Scorecard computes on request.
+// KeepPrecomputed runs RefreshPrecomputed at start and then every
+// Config.Precompute.Interval once the data version has stayed the same
+// for one interval, so that an ingest writing for minutes (a Jira sync
+// page by page, a bulk load) is computed over once, after it, not after
+// each of its writes. It runs until ctx ends (serve runs it). A failed
+// refresh is logged and tried again at the next interval; until then
+// Scorecard computes on request.
 func (e *Engine) KeepPrecomputed(ctx context.Context) {
 	pc := e.cfg.Precompute
 	if !pc.enabled() {
@@ -334,10 +338,22 @@ func (e *Engine) KeepPrecomputed(ctx context.Context) {
 	}
 	t := time.NewTicker(pc.Interval)
 	defer t.Stop()
+	last, first := "", true
 	for {
-		if err := e.RefreshPrecomputed(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("precomputed scorecards", "err", err)
+		e.InvalidateVersion()
+		v, err := e.DataVersion(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				e.log.Warn("precomputed scorecards: data version", "err", err)
+			}
+		case first || v == last:
+			if err := e.RefreshPrecomputed(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("precomputed scorecards", "err", err)
+			}
+			first = false
 		}
+		last = v
 		select {
 		case <-ctx.Done():
 			return

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,6 +137,20 @@ func TestPrecomputedFollowsTheData(t *testing.T) {
 	if before.PrecomputedAt == nil || !before.PrecomputedAt.Equal(now) {
 		t.Fatalf("precomputed_at %v, want %v", before.PrecomputedAt, now)
 	}
+	// Answers share the kept pass: concurrent ones (run with -race in CI)
+	// must not write to it.
+	var wg sync.WaitGroup
+	for _, scope := range [][]string{nil, {"payments"}, {"identity"}, {"payments", "identity"}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := e.Scorecard(ctx, metrics.ScorecardQuery{Period: q3, GroupBy: "team", Scope: metrics.Scope{Teams: scope}})
+			if err != nil || s.PrecomputedAt == nil {
+				t.Errorf("scope %v: precomputed_at %v, err %v", scope, s.PrecomputedAt, err)
+			}
+		}()
+	}
+	wg.Wait()
 	other, _ := e.ParsePeriod("2026-Q2")
 	if s, err := e.Scorecard(ctx, metrics.ScorecardQuery{Period: other, GroupBy: "team"}); err != nil || s.PrecomputedAt != nil {
 		t.Fatalf("2026-Q2 is not configured, but precomputed_at %v (err %v)", s.PrecomputedAt, err)
@@ -177,6 +192,35 @@ func TestPrecomputedFollowsTheData(t *testing.T) {
 	if diff := cmp.Diff(after, again); diff != "" {
 		t.Fatalf("refreshed precomputed answer differs from the computed one (-computed +precomputed):\n%s", diff)
 	}
+
+	// serve's loop precomputes at start and returns when its context ends.
+	cfg := sc.Config
+	cfg.Precompute.Interval = 20 * time.Millisecond
+	e2, err := metrics.New(db, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.Now = e.Now
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e2.KeepPrecomputed(lctx)
+	}()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		s, err := e2.Scorecard(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.PrecomputedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("KeepPrecomputed did not precompute the last complete quarter within 2 minutes")
+		}
+	}
+	stop()
+	<-done
 }
 
 // closedAlerts returns detection_precision's unclassified-share n (alerts

@@ -67,10 +67,16 @@ func (e *env) serveDB(d *database, listening chan<- string) error {
 		}
 	}()
 	// The scorecards of metrics.precompute are kept computed for the
-	// current data (docs/metrics.md, "Precomputed scorecards").
+	// current data (docs/metrics.md, "Precomputed scorecards"). Not on a
+	// cluster: the data version reads this server's system.parts only, so
+	// a write to another shard would go unseen.
 	precomputed := make(chan struct{})
 	go func() {
 		defer close(precomputed)
+		if d.db.Cluster() != "" {
+			e.log.Info("precomputed scorecards are off on a cluster (clickhouse.cluster)")
+			return
+		}
 		engine.KeepPrecomputed(ctx)
 	}()
 	defer func() {
