@@ -299,6 +299,25 @@ func TestTeamIsolation(t *testing.T) {
 		want(t, r, 200)
 		clean(r, p)
 	}
+	// The scorecard the server keeps precomputed (by team, every team)
+	// answers alpha with alpha's groups only. (A minute later, so that the
+	// response cache does not answer from the computations above.)
+	if err := e.eng.RefreshPrecomputed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(time.Minute)
+	for tok, wantBeta := range map[string]bool{alpha: false, all: true} {
+		r := e.get("/api/v1/scorecard?period=2026-Q3&group_by=team", tok)
+		want(t, r, 200)
+		var sc metrics.Scorecard
+		r.json(t, &sc)
+		if sc.PrecomputedAt == nil {
+			t.Fatalf("scorecard not answered from the precomputed pass: %.300s", r.body)
+		}
+		if got := betaMarkers.Match(r.body); got != wantBeta {
+			t.Errorf("precomputed scorecard mentions beta: %v, want %v", got, wantBeta)
+		}
+	}
 	// Pages and exports are rendered with alpha's scope.
 	for _, p := range []string{"/reports/qbr?period=2026-Q3&team=beta", "/exports/qbr.xlsx?period=2026-Q3"} {
 		r := e.get(p, alpha)
