@@ -52,12 +52,10 @@ func (e *Engine) Scorecard(ctx context.Context, q ScorecardQuery) (Scorecard, er
 	if q.Trend < 0 || q.Trend > 120 {
 		return Scorecard{}, inputErr("trend", fmt.Sprintf("%d: want 0–120 periods", q.Trend))
 	}
-	out, pl, at, pre, err := e.fromPrecomputed(ctx, q)
-	if err != nil {
-		return Scorecard{}, err
-	}
+	out, pl, at, pre := e.fromPrecomputed(ctx, q)
 	if !pre {
 		pl = newPlan(q.Period, true, q.Trend)
+		var err error
 		if out, err = e.compute(ctx, defs, pl, q.GroupBy, q.Filter, q.Scope); err != nil {
 			return Scorecard{}, err
 		}

@@ -159,26 +159,29 @@ func (e *Engine) Precompute(ctx context.Context, p Period, groupBy string) (time
 // fromPrecomputed returns the passes of a precomputed scorecard that
 // answers q exactly, restricted to q's scope, and when it was computed; ok
 // is false when there is none for q or the data changed since.
-func (e *Engine) fromPrecomputed(ctx context.Context, q ScorecardQuery) (out map[string]computed, pl plan, at time.Time, ok bool, err error) {
+func (e *Engine) fromPrecomputed(ctx context.Context, q ScorecardQuery) (out map[string]computed, pl plan, at time.Time, ok bool) {
 	if q.Trend > 1 || len(q.Filter.dimensions()) > 0 {
-		return nil, plan{}, time.Time{}, false, nil
+		return nil, plan{}, time.Time{}, false
 	}
 	switch {
 	case q.GroupBy == "team":
 	case q.GroupBy == "" && len(q.Scope.Teams) == 0:
 	default:
-		return nil, plan{}, time.Time{}, false, nil
+		return nil, plan{}, time.Time{}, false
 	}
 	ent := e.pre.get(preKey(q.Period, q.GroupBy))
 	if ent == nil || !ent.period.Equal(q.Period) {
-		return nil, plan{}, time.Time{}, false, nil
+		return nil, plan{}, time.Time{}, false
 	}
 	v, err := e.DataVersion(ctx)
 	if err != nil {
-		return nil, plan{}, time.Time{}, false, err
+		// Not knowing the version, the pass cannot be trusted; the
+		// computation on request reports what is wrong with the database.
+		e.log.Warn("precomputed scorecard not used: data version", "err", err)
+		return nil, plan{}, time.Time{}, false
 	}
 	if v != ent.version {
-		return nil, plan{}, time.Time{}, false, nil
+		return nil, plan{}, time.Time{}, false
 	}
 	out = make(map[string]computed, len(ent.out))
 	for k, c := range ent.out {
@@ -188,7 +191,7 @@ func (e *Engine) fromPrecomputed(ctx context.Context, q ScorecardQuery) (out map
 		out[k] = c
 	}
 	e.markProvisional(out, ent.pl)
-	return out, ent.pl, ent.at, true, nil
+	return out, ent.pl, ent.at, true
 }
 
 // scoped returns the part of a pass grouped by team that belongs to the

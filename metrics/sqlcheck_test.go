@@ -53,5 +53,8 @@ func TestSQLRunsEverywhere(t *testing.T) {
 	if _, err := e.ExploitableFindings(ctx, lq); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.DataVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
 	chtest.CheckCurrent(t, rec.SQL)
 }
