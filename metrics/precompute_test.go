@@ -156,9 +156,26 @@ func TestPrecomputedFollowsTheData(t *testing.T) {
 		t.Fatalf("2026-Q2 is not configured, but precomputed_at %v (err %v)", s.PrecomputedAt, err)
 	}
 
-	// A new payments alert closed in Q3: a true positive.
+	// A poller's run that found nothing new writes only its ingest state:
+	// the pass stays in use, with the freshness of the request.
 	s := ingest.NewStore(db, nil)
 	s.Now = func() time.Time { return now }
+	if err := s.Succeeded(ctx, "pd", "pagerduty", now, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.InvalidateVersion()
+	polled, err := e.Scorecard(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if polled.PrecomputedAt == nil {
+		t.Fatal("an ingest-state write made the precomputed pass unusable")
+	}
+	if !slices.ContainsFunc(polled.Freshness, func(f metrics.Freshness) bool { return f.SourceType == "pagerduty" && f.LastSuccess != nil }) {
+		t.Fatalf("freshness not read at the request: %+v", polled.Freshness)
+	}
+
+	// A new payments alert closed in Q3: a true positive.
 	if err := s.SaveAlerts(ctx, []ingest.Alert{{
 		Source: "webhook:soar", ID: "a9", RuleID: "r9", Severity: ingest.High, Team: "payments",
 		Created: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), Closed: time.Date(2026, 8, 2, 0, 0, 0, 0, time.UTC),

@@ -14,26 +14,30 @@ import (
 	"github.com/secmetrics/secmetrics/queries"
 )
 
-// versionTables are the tables KPIs, scorecards and lists read (and their
-// _local shards in a cluster): a write to any of them changes the data
-// version.
-var versionTables = []string{"findings", "finding_events", "finding_intervals", "assets", "scan_runs", "kev", "epss", "tickets",
-	"ticket_transitions", "worklogs", "alerts", "ingest_state"}
+// valueTables are the tables KPI values are computed from (and their
+// _local shards in a cluster): a write to any of them changes the version
+// that keys precomputed scorecards. ingest_state is not one: it only
+// feeds freshness, which is evaluated at each request, and pollers write
+// it on every run even when nothing changed.
+var valueTables = []string{"findings", "finding_events", "finding_intervals", "assets", "scan_runs", "kev", "epss", "tickets",
+	"ticket_transitions", "worklogs", "alerts"}
 
-// ReadDataVersion returns the data version of db: a short hash of the
-// highest insert block number of every partition of the tables KPIs read
-// (kpi/data_version.sql). It changes with every insert, truncation or
-// dropped partition, and not when ClickHouse merges parts.
-func ReadDataVersion(ctx context.Context, db interface {
-	Select(ctx context.Context, dest any, query string, args ...any) error
-}) (string, error) {
+// ReadDataVersion returns the data version of the tables KPI answers read,
+// freshness (ingest_state) included: a short hash of the highest insert
+// block number of every partition (kpi/data_version.sql). It changes with
+// every insert, truncation or dropped partition, and not when ClickHouse
+// merges parts. The API keys its response cache with it.
+func ReadDataVersion(ctx context.Context, db selecter) (string, error) {
+	return readVersion(ctx, db, append(slices.Clone(valueTables), "ingest_state"))
+}
+
+func readVersion(ctx context.Context, db selecter, tables []string) (string, error) {
 	var rows []struct {
 		Table     string `ch:"table"`
 		Partition string `ch:"partition_id"`
 		Block     int64  `ch:"block"`
 	}
-	tables := slices.Clone(versionTables)
-	for _, t := range versionTables {
+	for _, t := range slices.Clone(tables) {
 		tables = append(tables, t+"_local")
 	}
 	if err := db.Select(ctx, &rows, queries.SQL("kpi/data_version.sql"), clickhouse.Named("tables", tables)); err != nil {
@@ -58,8 +62,9 @@ type versionCache struct {
 // another process is seen by precomputed scorecards at most this late.
 const versionReuse = time.Second
 
-// DataVersion returns the current data version (ReadDataVersion), reading
-// it at most once a second.
+// DataVersion returns the version of the data KPI values are computed from
+// (ReadDataVersion without ingest_state), reading it at most once a
+// second. It keys the precomputed scorecards.
 func (e *Engine) DataVersion(ctx context.Context) (string, error) {
 	c := &e.version
 	c.mu.Lock()
@@ -67,7 +72,7 @@ func (e *Engine) DataVersion(ctx context.Context) (string, error) {
 	if !c.at.IsZero() && time.Since(c.at) < versionReuse {
 		return c.v, nil
 	}
-	v, err := ReadDataVersion(ctx, e.db)
+	v, err := readVersion(ctx, e.db, slices.Clone(valueTables))
 	if err != nil {
 		return "", err
 	}

@@ -5,9 +5,10 @@
 -- change when ClickHouse merges parts (the KPIs read merged and unmerged
 -- parts alike: FINAL, or collapsing in the query). A mutation (ALTER …
 -- UPDATE/DELETE, which secmetrics never issues) keeps block numbers and is
--- not seen. The engine hashes the rows into the version that keys
--- precomputed scorecards, and the API into its response cache key; the
--- version is never shown.
+-- not seen. The engine hashes the rows of the tables KPI values are
+-- computed from into the version that keys precomputed scorecards; the API
+-- hashes those and ingest_state (freshness) into its response cache key.
+-- The version is never shown.
 -- Window: none (current state). Parameters: tables Array(String).
 -- Output: table, partition_id, block Int64.
 SELECT table, partition_id, max(max_block_number) AS block
