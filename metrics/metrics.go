@@ -12,6 +12,7 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/secmetrics/secmetrics/queries"
@@ -250,6 +251,22 @@ type Scorecard struct {
 	// computation finished. Freshness and statuses are evaluated at the
 	// request either way.
 	PrecomputedAt *time.Time `json:"precomputed_at,omitempty"`
+}
+
+// GroupKeys returns the distinct group keys of every result, sorted (with
+// GroupBy "team", the teams that have any value), leaving out the empty key
+// a result without any value reports.
+func (s Scorecard) GroupKeys() []string {
+	var keys []string
+	for _, r := range s.Results {
+		for _, g := range r.Groups {
+			if g.Key != "" && !slices.Contains(keys, g.Key) {
+				keys = append(keys, g.Key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // ListQuery asks for a drill-down list as of a period's end.

@@ -54,16 +54,7 @@ func checkPrecomputed(t *testing.T, e *metrics.Engine, sc Scenario) {
 		if strings.HasPrefix(first, "precomputed") {
 			t.Fatalf("%s: answered from a precomputed pass before any was computed", name)
 		}
-		var teams []string
-		for _, r := range byTeam.Results {
-			for _, g := range r.Groups {
-				// (A KPI with no value at all has one empty group, key "".)
-				if g.Key != "" && !slices.Contains(teams, g.Key) {
-					teams = append(teams, g.Key)
-				}
-			}
-		}
-		slices.Sort(teams)
+		teams := byTeam.GroupKeys()
 		scopes := [][]string{nil, {"no-such-team"}}
 		for _, tm := range teams[:min(len(teams), 4)] {
 			scopes = append(scopes, []string{tm})
