@@ -27,7 +27,9 @@ var valueTables = []string{"findings", "finding_events", "finding_intervals", "a
 // block number of every partition (kpi/data_version.sql). It changes with
 // every insert, truncation or dropped partition, and not when ClickHouse
 // merges parts. The API keys its response cache with it.
-func ReadDataVersion(ctx context.Context, db selecter) (string, error) {
+func ReadDataVersion(ctx context.Context, db interface {
+	Select(ctx context.Context, dest any, query string, args ...any) error
+}) (string, error) {
 	return readVersion(ctx, db, append(slices.Clone(valueTables), "ingest_state"))
 }
 
