@@ -23,7 +23,8 @@ import (
 // A pass by team serves every scope: each team's values depend only on
 // that team's rows (the scope is a set of teams and is applied to the same
 // team column the pass groups by), so a scoped answer is the pass's groups
-// of the scope's teams. The one value decided over the whole scope,
+// of the scope's teams, and the ungrouped answer for a scope of one team
+// is that team's group. The one value decided over the whole scope,
 // toil_ratio's fallback to ticket counts, is decided again from the kept
 // rows (computed.scoped). What depends on the clock rather than the data
 // (freshness, reopen_rate's provisional flag) is evaluated at each request.
@@ -163,13 +164,18 @@ func (e *Engine) fromPrecomputed(ctx context.Context, q ScorecardQuery) (out map
 	if q.Trend > 1 || len(q.Filter.dimensions()) > 0 {
 		return nil, plan{}, time.Time{}, false
 	}
+	// Ungrouped with a one-team scope is that team's group of a pass by
+	// team, under the key "".
+	key, single := q.GroupBy, ""
 	switch {
 	case q.GroupBy == "team":
 	case q.GroupBy == "" && len(q.Scope.Teams) == 0:
+	case q.GroupBy == "" && len(q.Scope.Teams) == 1:
+		key, single = "team", q.Scope.Teams[0]
 	default:
 		return nil, plan{}, time.Time{}, false
 	}
-	ent := e.pre.get(preKey(q.Period, q.GroupBy))
+	ent := e.pre.get(preKey(q.Period, key))
 	if ent == nil || !ent.period.Equal(q.Period) {
 		return nil, plan{}, time.Time{}, false
 	}
@@ -185,7 +191,10 @@ func (e *Engine) fromPrecomputed(ctx context.Context, q ScorecardQuery) (out map
 	}
 	out = make(map[string]computed, len(ent.out))
 	for k, c := range ent.out {
-		if len(q.Scope.Teams) > 0 {
+		switch {
+		case single != "":
+			c = c.scoped(q.Scope.Teams).ungrouped()
+		case len(q.Scope.Teams) > 0:
 			c = c.scoped(q.Scope.Teams)
 		}
 		out[k] = c
@@ -227,6 +236,27 @@ func (c computed) scoped(teams []string) computed {
 		t := toilComputed(rows, len(c.countBased))
 		out.t, out.countBased, out.toil = t.t, t.countBased, t.toil
 	}
+	return out
+}
+
+// ungrouped returns a pass grouped by team that holds one team's groups
+// (scoped) as the ungrouped pass of a scope of that team alone: the same
+// values under the group key "".
+func (c computed) ungrouped() computed {
+	out := c
+	out.t = make(table, len(c.t))
+	for k, v := range c.t {
+		k.g = ""
+		out.t[k] = v
+	}
+	if c.curves != nil {
+		out.curves = make(map[cellKey]Curve, len(c.curves))
+		for k, v := range c.curves {
+			k.g = ""
+			out.curves[k] = v
+		}
+	}
+	out.toil = nil // already decided for the team (scoped); not scoped again
 	return out
 }
 
