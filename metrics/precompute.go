@@ -91,7 +91,6 @@ type precomputed struct {
 type preEntry struct {
 	version string // the data version read before the pass started
 	period  Period
-	groupBy string // "team" or ""
 	pl      plan
 	out     map[string]computed
 	at      time.Time
@@ -153,7 +152,7 @@ func (e *Engine) Precompute(ctx context.Context, p Period, groupBy string) (time
 		return 0, err
 	}
 	took := time.Since(start)
-	e.pre.put(preKey(p, groupBy), &preEntry{version: v, period: p, groupBy: groupBy, pl: pl, out: out, at: e.now()})
+	e.pre.put(preKey(p, groupBy), &preEntry{version: v, period: p, pl: pl, out: out, at: e.now()})
 	return took, nil
 }
 
